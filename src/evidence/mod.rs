@@ -1,0 +1,309 @@
+//! Evidence: turns a pasted transcript into typed, line-referenced facts.
+//!
+//! Owns: the evidence model ([`Evidence`], [`Item`], [`Attempt`]) and the
+//! extractors that fill it (SMTP dialogues, connection attempts, network
+//! output, DSN fields, secrets). Every item carries the 1-based line(s) and
+//! the redacted quote it came from.
+//!
+//! Must not touch: the knowledge base or any diagnosis. Extraction says what
+//! the transcript shows ("a 535 answered AUTH on line 9"), never what it means;
+//! meaning is the knowledge base's job.
+
+mod attempts;
+mod dsn;
+mod netinfo;
+mod reply;
+pub mod redact;
+mod smtp;
+
+use serde::Serialize;
+use std::fmt;
+
+pub use attempts::{Attempt, Outcome};
+pub use redact::SecretKind;
+
+/// The SMTP phase a server reply answers: the last command the client sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// The banner, before any command.
+    Greeting,
+    Ehlo,
+    Helo,
+    StartTls,
+    Auth,
+    Mail,
+    Rcpt,
+    Data,
+    /// After the end-of-data dot: the verdict on the message itself.
+    Message,
+    Quit,
+    /// Another command (RSET, NOOP, VRFY, ...).
+    Other,
+    /// The transcript does not say which command this answers.
+    Unknown,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Phase::Greeting => "greeting",
+            Phase::Ehlo => "EHLO",
+            Phase::Helo => "HELO",
+            Phase::StartTls => "STARTTLS",
+            Phase::Auth => "AUTH",
+            Phase::Mail => "MAIL FROM",
+            Phase::Rcpt => "RCPT TO",
+            Phase::Data => "DATA",
+            Phase::Message => "end of data",
+            Phase::Quit => "QUIT",
+            Phase::Other => "other command",
+            Phase::Unknown => "unknown phase",
+        };
+        f.write_str(name)
+    }
+}
+
+/// An RFC 3463 enhanced status code, `class.subject.detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Status {
+    pub class: u8,
+    pub subject: u16,
+    pub detail: u16,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A server reply (possibly multi-line), from a dialogue, a log or a bounce.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reply {
+    pub code: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// The reply text without code and status, lines joined by a space.
+    pub text: String,
+    pub phase: Phase,
+    /// True when the reply is quoted inside prose, a log or a bounce rather
+    /// than seen in a live dialogue.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub quoted: bool,
+}
+
+/// How a connection attempt ended at the TCP/DNS level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectResult {
+    /// Started (a `Trying ...` line) with no result seen yet.
+    Trying,
+    Connected,
+    TimedOut,
+    Refused,
+    /// The server name did not resolve.
+    NameNotFound,
+    /// Network unreachable, reset, or another socket error.
+    Failed,
+}
+
+/// What one item of evidence is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ItemKind {
+    Reply(Reply),
+    /// A client command, verb upper-cased (`EHLO`, `MAIL`, `AUTH`, ...) with its argument.
+    Command { verb: String, arg: String },
+    /// An EHLO keyword with its parameters, e.g. `AUTH` / `PLAIN LOGIN`.
+    Capability { keyword: String, params: String },
+    /// A 334 AUTH prompt, decoded when it is base64 (`Username:`).
+    AuthPrompt { decoded: String },
+    /// A credential the client sent; never shown, only its kind and size.
+    Secret { secret: SecretKind, bytes: usize },
+    Connect { host: String, port: Option<u16>, result: ConnectResult },
+    LocalAddress { address: String },
+    Ptr { address: String, name: String },
+    /// A DNS lookup that found nothing (NXDOMAIN, "not found").
+    NameError { name: String },
+    /// A header or DSN field (`Status`, `Final-Recipient`, `Received-SPF`, ...).
+    Field { name: String, value: String },
+    /// A hint of which network a session ran from ("from dial-up").
+    NetworkHint { label: String },
+}
+
+/// One piece of evidence with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    #[serde(flatten)]
+    pub kind: ItemKind,
+    /// 1-based first line.
+    pub line: usize,
+    /// 1-based last line (equal to `line` for one-line items).
+    pub end_line: usize,
+    /// The source line(s), redacted.
+    pub quote: String,
+    /// Index into [`Evidence::attempts`], when the item belongs to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<usize>,
+    /// Index into [`Evidence::recipients`], when the item is about one recipient.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<usize>,
+}
+
+/// A recipient named by a bounce or an RCPT TO, with what happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Recipient {
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    pub line: usize,
+}
+
+/// Everything extracted from one transcript.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    /// The transcript's lines, redacted, without line ends.
+    #[serde(skip)]
+    pub lines: Vec<String>,
+    pub items: Vec<Item>,
+    pub attempts: Vec<Attempt>,
+    pub recipients: Vec<Recipient>,
+    /// Remarks about the input itself (lossy decoding, truncation, ...).
+    pub notes: Vec<String>,
+    /// Fingerprints of the credentials each attempt sent, never serialised:
+    /// used only to tell whether two attempts used the same credentials.
+    #[serde(skip)]
+    pub credential_prints: Vec<Option<u64>>,
+}
+
+impl Evidence {
+    /// Extracts evidence from raw transcript bytes (decoded lossily if needed).
+    pub fn from_bytes(bytes: &[u8]) -> Evidence {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Evidence::from_text(text),
+            Err(_) => {
+                let text = String::from_utf8_lossy(bytes);
+                let mut evidence = Evidence::from_text(&text);
+                evidence
+                    .notes
+                    .push("input was not valid UTF-8; decoded lossily".to_string());
+                evidence
+            }
+        }
+    }
+
+    /// Extracts evidence from a transcript.
+    pub fn from_text(text: &str) -> Evidence {
+        let lines = split_lines(text);
+        let redacted = redact::redact_lines(&lines);
+        let mut evidence = Evidence {
+            lines: redacted.lines,
+            ..Evidence::default()
+        };
+        smtp::extract(&mut evidence, &redacted.secrets);
+        netinfo::extract(&mut evidence);
+        dsn::extract(&mut evidence);
+        evidence.items.sort_by_key(|item| (item.line, item.end_line));
+        attempts::assemble(&mut evidence, &redacted.secrets);
+        evidence
+    }
+
+    /// The redacted text of 1-based line `no`, or "" when out of range.
+    pub fn line(&self, no: usize) -> &str {
+        no.checked_sub(1)
+            .and_then(|i| self.lines.get(i))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// The redacted transcript, lines joined by `\n`.
+    pub fn redacted_text(&self) -> String {
+        self.lines.join("\n")
+    }
+
+    pub fn replies(&self) -> impl Iterator<Item = (&Item, &Reply)> {
+        self.items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Reply(reply) => Some((item, reply)),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn push(&mut self, kind: ItemKind, line: usize, end_line: usize) {
+        let quote = (line..=end_line)
+            .map(|no| self.line(no).trim_end())
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.items.push(Item {
+            kind,
+            line,
+            end_line,
+            quote,
+            attempt: None,
+            recipient: None,
+        });
+    }
+}
+
+/// Splits on LF, CRLF and bare CR, and strips terminal escape sequences.
+fn split_lines(text: &str) -> Vec<String> {
+    let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut lines: Vec<String> = normalised.split('\n').map(strip_ansi).collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+/// Removes ANSI escape sequences and other control characters except tab.
+fn strip_ansi(line: &str) -> String {
+    if !line.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // CSI: parameters and intermediates, then one final byte in @..~
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else if c == '\t' || !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_on_every_line_end_and_lose_escapes() {
+        let lines = split_lines("a\r\nb\rc\n\u{1b}[1;31m220 x\u{1b}[0m\n");
+        assert_eq!(lines, vec!["a", "b", "c", "220 x"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_noted() {
+        let evidence = Evidence::from_bytes(b"220 mx \xff ready\n");
+        assert_eq!(evidence.notes.len(), 1);
+        assert_eq!(evidence.replies().count(), 1);
+    }
+}

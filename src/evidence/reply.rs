@@ -1,0 +1,155 @@
+//! Reply-line grammar shared by the extractors: reply codes, enhanced status
+//! codes, replies embedded in prose, and the phase a log line names.
+
+use super::{Phase, Status};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// A reply line: `code`, whether more lines follow (`250-`), and the rest.
+pub struct ReplyLine<'a> {
+    pub code: u16,
+    pub continued: bool,
+    pub rest: &'a str,
+}
+
+/// Parses `NNN text` / `NNN-text` / `NNN` at the start of `body`.
+pub fn parse_reply_line(body: &str) -> Option<ReplyLine<'_>> {
+    let bytes = body.as_bytes();
+    if bytes.len() < 3 || !(b'2'..=b'5').contains(&bytes[0]) {
+        return None;
+    }
+    if !bytes[1].is_ascii_digit() || !bytes[2].is_ascii_digit() {
+        return None;
+    }
+    let code = body[..3].parse().ok()?;
+    match bytes.get(3) {
+        None => Some(ReplyLine { code, continued: false, rest: "" }),
+        Some(b' ') | Some(b'\t') => Some(ReplyLine { code, continued: false, rest: body[4..].trim() }),
+        Some(b'-') => Some(ReplyLine { code, continued: true, rest: body[4..].trim() }),
+        _ => None,
+    }
+}
+
+static STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s(#\[\]<>:;,])#?([245])\.(\d{1,3})\.(\d{1,3})(?:$|[\s)\].,;:>-])").unwrap()
+});
+
+/// Finds the first RFC 3463 status in `text` (`5.7.1`, `#5.7.0`, `(#5.7.0)`).
+pub fn find_status(text: &str) -> Option<Status> {
+    let caps = STATUS.captures(text)?;
+    let whole = caps.get(0)?;
+    // `5.7.1.2` is an address, not a status
+    let after = &text[whole.end()..];
+    if after.starts_with(|c: char| c.is_ascii_digit()) && text[..whole.end()].ends_with('.') {
+        return None;
+    }
+    Some(Status {
+        class: caps[1].parse().ok()?,
+        subject: caps[2].parse().ok()?,
+        detail: caps[3].parse().ok()?,
+    })
+}
+
+/// Parses a bare status value such as a DSN `Status: 5.1.1` field.
+pub fn parse_status(value: &str) -> Option<Status> {
+    let value = value.trim();
+    let token = value.split(|c: char| c.is_whitespace() || c == '(').next()?;
+    let mut parts = token.split('.');
+    let status = Status {
+        class: parts.next()?.parse().ok()?,
+        subject: parts.next()?.parse().ok()?,
+        detail: parts.next()?.parse().ok()?,
+    };
+    (parts.next().is_none() && (2..=5).contains(&status.class)).then_some(status)
+}
+
+/// Removes a leading status from reply text: `5.1.1 <a@b>: no` -> `<a@b>: no`.
+pub fn strip_leading_status(text: &str) -> &str {
+    let trimmed = text.trim_start();
+    let token_end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+    let token = trimmed[..token_end].trim_start_matches('#');
+    if parse_status(token).is_some() {
+        trimmed[token_end..].trim_start()
+    } else {
+        trimmed
+    }
+}
+
+static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|smtp;|\]:|\):|>:|message:|answer:|'|")\s*'?([245][0-5]\d)([ -]|$)(.*)$"#,
+    )
+    .unwrap()
+});
+
+/// A reply quoted inside prose, a log line or a client error message
+/// (`... said: 550 5.1.1 no such user`, `The server responded: 535 ...`).
+pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
+    let caps = EMBEDDED.captures(line)?;
+    let code: u16 = caps[1].parse().ok()?;
+    let rest = caps.get(3)?.as_str().trim();
+    let rest = rest.trim_end_matches(['\'', '"']).trim();
+    // a bare number with nothing after it is too weak to be a reply
+    if rest.is_empty() && caps.get(0)?.start() > 0 {
+        return None;
+    }
+    Some((code, rest))
+}
+
+static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
+    [
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:end of data|end of message|message body|\.$)", Phase::Message),
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:data|bdat)\b", Phase::Data),
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?rcpt\b", Phase::Rcpt),
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?mail\b", Phase::Mail),
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:ehlo|helo)\b", Phase::Ehlo),
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?starttls\b", Phase::StartTls),
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?auth\b", Phase::Auth),
+        (r"(?i)(?:after|in reply to)\s+(?:the\s+)?initial connection|greeting|banner", Phase::Greeting),
+        (r"(?i)\bafter\s+pipelined\s+(?:mail|rcpt)", Phase::Rcpt),
+    ]
+    .into_iter()
+    .map(|(pattern, phase)| (Regex::new(pattern).unwrap(), phase))
+    .collect()
+});
+
+/// The phase a log or bounce line names (`(in reply to RCPT TO command)`).
+pub fn phase_hint(text: &str) -> Option<Phase> {
+    PHASE_HINTS
+        .iter()
+        .find(|(re, _)| re.is_match(text))
+        .map(|(_, phase)| *phase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_lines_parse() {
+        let r = parse_reply_line("250-STARTTLS").unwrap();
+        assert!(r.continued && r.code == 250 && r.rest == "STARTTLS");
+        assert!(parse_reply_line("2500 x").is_none());
+        assert!(parse_reply_line("127.0.0.1").is_none());
+    }
+
+    #[test]
+    fn statuses_in_every_common_spelling() {
+        assert_eq!(find_status("authorization failed (#5.7.0)").unwrap().to_string(), "5.7.0");
+        assert_eq!(find_status("5.1.1 <a@example.com>: no").unwrap().to_string(), "5.1.1");
+        assert!(find_status("from 5.1.1.1 port").is_none());
+        assert!(parse_status("5.1.1 (user unknown)").is_some());
+        assert!(parse_status("smtp; 550").is_none());
+    }
+
+    #[test]
+    fn embedded_replies_are_found_in_prose() {
+        let (code, rest) = find_embedded("host mx.example.com[192.0.2.1] said: 550 5.1.1 no such user (in reply to RCPT TO command)").unwrap();
+        assert_eq!(code, 550);
+        assert!(rest.starts_with("5.1.1"));
+        assert!(find_embedded("The server responded: 535 Authentication failed").is_some());
+        assert!(find_embedded("we sent 550 messages today").is_none());
+        assert_eq!(phase_hint("(in reply to RCPT TO command)"), Some(Phase::Rcpt));
+        assert_eq!(phase_hint("(in reply to end of DATA command)"), Some(Phase::Message));
+    }
+}
