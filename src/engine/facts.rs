@@ -1,0 +1,220 @@
+//! Fact derivation: runs the knowledge base's signatures over the evidence
+//! and records, for every fact set, the lines that set it.
+
+use crate::evidence::{Evidence, Item, ItemKind, Outcome};
+use crate::kb::{Answer, CompiledMatcher, Difference, KnowledgeBase};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A line of evidence behind a fact.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceRef {
+    pub line: usize,
+    pub end_line: usize,
+    pub quote: String,
+}
+
+impl EvidenceRef {
+    fn of_item(item: &Item) -> EvidenceRef {
+        EvidenceRef { line: item.line, end_line: item.end_line, quote: item.quote.clone() }
+    }
+
+    fn of_line(evidence: &Evidence, no: usize) -> EvidenceRef {
+        EvidenceRef { line: no, end_line: no, quote: evidence.line(no).trim().to_string() }
+    }
+}
+
+/// Where a fact's value came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Source {
+    /// A signature matched these lines.
+    Evidence { signature: String, refs: Vec<EvidenceRef> },
+    /// The agent answered.
+    Answer,
+    /// Nothing set it: evidence-only facts default to no.
+    Default,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FactState {
+    pub value: Answer,
+    pub source: Source,
+}
+
+/// An answer that disagrees with the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conflict {
+    pub fact: String,
+    pub answered: Answer,
+    pub evidence_says: Answer,
+    pub signature: String,
+    pub refs: Vec<EvidenceRef>,
+}
+
+/// Every fact's value for one ticket (or one recipient of it).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Facts {
+    pub values: BTreeMap<String, FactState>,
+    pub conflicts: Vec<Conflict>,
+    /// Facts the agent answered (including `unknown`).
+    pub answered: BTreeMap<String, Answer>,
+}
+
+impl Facts {
+    /// Yes, No or Unknown. Facts nobody can be asked about default to No.
+    pub fn value(&self, kb: &KnowledgeBase, fact: &str) -> Answer {
+        match self.values.get(fact) {
+            Some(state) => state.value,
+            None if kb.question_for(fact).is_some() => Answer::Unknown,
+            None => Answer::No,
+        }
+    }
+
+    pub fn state(&self, fact: &str) -> Option<&FactState> {
+        self.values.get(fact)
+    }
+}
+
+/// Derives facts from evidence, then applies the agent's answers.
+/// Evidence wins over a contradicting answer; the contradiction is recorded.
+/// `recipient` limits per-recipient items (DSN fields) to that recipient.
+pub fn derive(kb: &KnowledgeBase, evidence: &Evidence, answers: &BTreeMap<String, Answer>, recipient: Option<usize>) -> Facts {
+    let mut facts = Facts::default();
+    let mut cleared: Vec<(String, Source)> = Vec::new();
+    for sig in &kb.signatures {
+        let Some(refs) = matches(&sig.matcher, evidence, recipient) else {
+            continue;
+        };
+        let source = Source::Evidence { signature: sig.def.id.clone(), refs };
+        for fact in &sig.def.sets {
+            facts
+                .values
+                .entry(fact.clone())
+                .or_insert_with(|| FactState { value: Answer::Yes, source: source.clone() });
+        }
+        for fact in &sig.def.clears {
+            cleared.push((fact.clone(), source.clone()));
+        }
+    }
+    for (fact, source) in cleared {
+        facts.values.entry(fact).or_insert(FactState { value: Answer::No, source });
+    }
+    for (fact, &answer) in answers {
+        facts.answered.insert(fact.clone(), answer);
+        match facts.values.get(fact) {
+            Some(FactState { value, source: Source::Evidence { signature, refs } }) => {
+                if answer != Answer::Unknown && answer != *value {
+                    facts.conflicts.push(Conflict {
+                        fact: fact.clone(),
+                        answered: answer,
+                        evidence_says: *value,
+                        signature: signature.clone(),
+                        refs: refs.clone(),
+                    });
+                }
+            }
+            _ => {
+                facts.values.insert(fact.clone(), FactState { value: answer, source: Source::Answer });
+            }
+        }
+    }
+    facts
+}
+
+fn in_scope(item: &Item, recipient: Option<usize>) -> bool {
+    match (item.recipient, recipient) {
+        (None, _) => true,
+        (Some(r), Some(want)) => r == want,
+        (Some(_), None) => true,
+    }
+}
+
+/// The evidence a matcher finds, or None when it does not match.
+pub fn matches(m: &CompiledMatcher, e: &Evidence, recipient: Option<usize>) -> Option<Vec<EvidenceRef>> {
+    let items = || e.items.iter().filter(move |i| in_scope(i, recipient));
+    let first = |pred: &dyn Fn(&Item) -> bool| items().find(|i| pred(i)).map(|i| vec![EvidenceRef::of_item(i)]);
+    match m {
+        CompiledMatcher::Reply { code, status, phase, text } => first(&|item| {
+            let ItemKind::Reply(r) = &item.kind else { return false };
+            code.as_ref().is_none_or(|c| c.matches(r.code))
+                && status.as_ref().is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
+                && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
+                && text.as_ref().is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
+        }),
+        CompiledMatcher::Line(re) => e
+            .lines
+            .iter()
+            .position(|l| re.is_match(l))
+            .map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
+        CompiledMatcher::Field { name, value } => first(&|item| {
+            let ItemKind::Field { name: n, value: v } = &item.kind else { return false };
+            n.eq_ignore_ascii_case(name) && value.as_ref().is_none_or(|re| re.is_match(v))
+        }),
+        CompiledMatcher::Connect { result, port } => {
+            let found = items().find(|item| {
+                let ItemKind::Connect { result: r, .. } = &item.kind else { return false };
+                let attempt_port = item.attempt.and_then(|a| e.attempts.get(a)).and_then(|a| a.port);
+                result.as_ref().is_none_or(|want| want.contains(r))
+                    && port.as_ref().is_none_or(|want| attempt_port.is_some_and(|p| want.contains(&p)))
+            })?;
+            let mut refs = vec![EvidenceRef::of_item(found)];
+            if let Some(attempt) = found.attempt.and_then(|a| e.attempts.get(a)) {
+                if attempt.first_line != found.line {
+                    refs.insert(0, EvidenceRef::of_line(e, attempt.first_line));
+                }
+            }
+            Some(refs)
+        }
+        CompiledMatcher::Capability(k) => first(&|item| matches!(&item.kind, ItemKind::Capability { keyword, .. } if keyword == k)),
+        CompiledMatcher::Command(v) => first(&|item| matches!(&item.kind, ItemKind::Command { verb, .. } if verb == v)),
+        CompiledMatcher::NameError => first(&|item| matches!(&item.kind, ItemKind::NameError { .. })),
+        CompiledMatcher::Ptr => first(&|item| matches!(&item.kind, ItemKind::Ptr { .. })),
+        CompiledMatcher::Outcome(outcomes) => e
+            .attempts
+            .iter()
+            .find(|a| outcomes.contains(&a.outcome))
+            .map(|a| vec![EvidenceRef::of_line(e, a.outcome_line)]),
+        CompiledMatcher::Attempts { failed, worked, differ, same_credentials } => {
+            compare_attempts(e, failed, worked, *differ, *same_credentials)
+        }
+        CompiledMatcher::All(ms) => {
+            let mut refs = Vec::new();
+            for m in ms {
+                refs.extend(matches(m, e, recipient)?);
+            }
+            Some(refs)
+        }
+        CompiledMatcher::Any(ms) => ms.iter().find_map(|m| matches(m, e, recipient)),
+        CompiledMatcher::Not(m) => match matches(m, e, recipient) {
+            Some(_) => None,
+            None => Some(Vec::new()),
+        },
+    }
+}
+
+fn compare_attempts(e: &Evidence, failed: &[Outcome], worked: &[Outcome], differ: Difference, same_credentials: bool) -> Option<Vec<EvidenceRef>> {
+    let attempts = &e.attempts;
+    for (i, bad) in attempts.iter().enumerate() {
+        if !failed.contains(&bad.outcome) {
+            continue;
+        }
+        for (j, good) in attempts.iter().enumerate() {
+            if i == j || !worked.contains(&good.outcome) {
+                continue;
+            }
+            let differs = match differ {
+                Difference::Any => true,
+                Difference::Source => bad.source.is_some() && good.source.is_some() && bad.source != good.source,
+                Difference::Port => bad.port.is_some() && good.port.is_some() && bad.port != good.port,
+                Difference::Server => bad.server.is_some() && good.server.is_some() && bad.server != good.server,
+            };
+            let creds_ok = !same_credentials
+                || matches!((e.credential_prints.get(i), e.credential_prints.get(j)), (Some(Some(a)), Some(Some(b))) if a == b);
+            if differs && creds_ok {
+                return Some(vec![EvidenceRef::of_line(e, bad.outcome_line), EvidenceRef::of_line(e, good.outcome_line)]);
+            }
+        }
+    }
+    None
+}
