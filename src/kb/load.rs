@@ -91,6 +91,7 @@ fn role_of(path: &str) -> Option<Role> {
         (_, "questions.ron") => Role::Questions,
         (_, "suspects.ron") => Role::Suspects,
         (_, "tree.ron") => Role::Tree,
+        ("facts", _) if name.ends_with(".ron") => Role::Facts,
         ("signatures", _) if name.ends_with(".ron") => Role::Signatures,
         ("tree", _) if name.ends_with(".ron") => Role::Tree,
         ("diagnoses", _) if name.ends_with(".ron") => Role::Diagnoses,
@@ -108,7 +109,7 @@ pub(super) fn parse(files: &[SourceFile]) -> Result<KnowledgeBase, Vec<Problem>>
         let Some(role) = role_of(&file.path) else {
             problems.push(
                 Problem::new(origin(&file.path, 1, 1), "this file is not part of any knowledge-base section")
-                    .hint("rule files are taxonomy.ron, facts.ron, questions.ron, suspects.ron, tree.ron, signatures/*.ron, tree/*.ron, diagnoses/*.ron and templates/*.tera"),
+                    .hint("rule files are taxonomy.ron, facts.ron, facts/*.ron, questions.ron, suspects.ron, tree.ron, signatures/*.ron, tree/*.ron, diagnoses/*.ron and templates/*.tera"),
             );
             continue;
         };
