@@ -47,6 +47,18 @@ pub enum Command {
     /// Work with the knowledge base.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The interactive triage shell (the default with no arguments on a terminal).
+    Repl(ReplArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    /// Continue a saved session: the most recent, or this ID (or session file).
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+    /// Transcript files to load first.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 const CLASSIFY_HELP: &str = "\
@@ -102,12 +114,23 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             run_classify(&kb, args)
         }
         Some(Command::Rules(RulesCommand::Check { dir })) => rules_check(dir.or(cli.rules)),
+        Some(Command::Repl(args)) => run_repl(cli.rules.as_deref(), args),
+        None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
+            run_repl(cli.rules.as_deref(), ReplArgs { resume: None, files: vec![] })
+        }
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
             Ok(ExitCode::from(2))
         }
     }
+}
+
+fn run_repl(rules: Option<&std::path::Path>, args: ReplArgs) -> anyhow::Result<ExitCode> {
+    let kb = load_kb(rules)?;
+    let resume = args.resume.map(|id| Some(id).filter(|id| !id.is_empty()));
+    crate::repl::run(&kb, &crate::repl::Options { resume, files: args.files })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads the knowledge base, or reports every problem and fails with exit 2.

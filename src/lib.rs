@@ -8,3 +8,4 @@ pub mod classify;
 pub mod ticket;
 pub mod cli;
 pub mod report;
+pub mod repl;
