@@ -68,11 +68,14 @@ impl View<'_> {
         self.place(r.line)
     }
 
-    fn describe_fact(&self, fact: &str) -> String {
+    /// What a fact the evidence set means: its description, or for a fact
+    /// the agent could have been asked, the question and the evidence's answer.
+    fn describe_finding(&self, fact: &str, value: Answer) -> String {
         match (self.kb.fact(fact), self.kb.question_for(fact)) {
+            (Some(def), _) if value == Answer::No => format!("not: {}", def.describe),
             (Some(def), _) => def.describe.clone(),
-            (None, Some(q)) => q.text.clone(),
-            _ => fact.replace('_', " "),
+            (None, Some(q)) => format!("{} {}", q.text, value.as_str()),
+            _ => format!("{fact} = {}", value.as_str()),
         }
     }
 
@@ -91,8 +94,7 @@ impl View<'_> {
                     None => (String::new(), String::new()),
                 };
                 let more = if f.refs.len() > 1 { format!(" (+{} more)", f.refs.len() - 1) } else { String::new() };
-                let no = if f.value == Answer::No { "not: " } else { "" };
-                (place, quote, format!("{no}{}{more}", self.describe_fact(&f.fact)))
+                (place, quote, format!("{}{more}", self.describe_finding(&f.fact, f.value)))
             })
             .collect();
         let w_place = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
@@ -220,7 +222,8 @@ impl View<'_> {
             out.push_str("  none yet\n");
         }
         for (i, p) in self.session.pastes.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {} ({} lines)", i + 1, p.source, p.text.lines().count());
+            let lines = p.text.lines().count();
+            let _ = writeln!(out, "  {}. {} ({lines} line{})", i + 1, p.source, if lines == 1 { "" } else { "s" });
         }
         if !self.evidence.attempts.is_empty() {
             let _ = writeln!(out, "Connection attempts: {}", self.evidence.attempts.len());

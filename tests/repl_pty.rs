@@ -1,0 +1,189 @@
+//! End-to-end REPL tests through a real pseudo-terminal (rexpect): the
+//! binary runs under rustyline exactly as an agent's terminal drives it,
+//! with bracketed paste, Tab completion, Ctrl-C, Ctrl-D and `kill -9`.
+
+use rexpect::process::{Signal, WaitStatus};
+use rexpect::reader::Options;
+use rexpect::session::PtySession;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Generous: the machine running the tests may be loaded.
+const TIMEOUT_MS: u64 = 20_000;
+const PROMPT: &str = "mailtriage> ";
+const BOTH_SESSIONS: &str = "transcripts/auth-backend-fault-01-broadband-vs-dialup.txt";
+const FAILING_ONLY: &str = "transcripts/auth-backend-fault-02-failing-session-only.txt";
+const QUESTION_PROMPT: &str = "receive_works (yes/no/unknown)> ";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn spawn(data: &Path, args: &[&str]) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailtriage"));
+    cmd.args(args)
+        .current_dir(root())
+        .env("MAILTRIAGE_DATA_DIR", data)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let options = Options { timeout_ms: Some(TIMEOUT_MS), strip_ansi_escape_codes: true };
+    rexpect::spawn_with_options(cmd, options).expect("spawn mailtriage repl")
+}
+
+/// Starts the REPL and waits for its first prompt.
+fn start(data: &Path) -> PtySession {
+    let mut p = spawn(data, &["repl"]);
+    p.exp_string("mailtriage session").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p
+}
+
+/// Pastes a file the way a terminal does with bracketed paste, then Enter.
+fn paste_file(p: &mut PtySession, file: &str) {
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    let text = if text.ends_with('\n') { text } else { format!("{text}\n") };
+    p.send(&format!("\x1b[200~{text}\x1b[201~")).unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+}
+
+fn send_line(p: &mut PtySession, line: &str) {
+    p.send(line).unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+}
+
+fn quit(mut p: PtySession) {
+    send_line(&mut p, "quit");
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn both_sessions_pasted_together_reach_auth_backend_fault_with_no_question() {
+    let data = tempfile::tempdir().unwrap();
+    let mut p = start(data.path());
+    paste_file(&mut p, BOTH_SESSIONS);
+    p.exp_string("Added paste 1").unwrap();
+    let shown = p.exp_string("Diagnosis:").unwrap();
+    assert!(!shown.contains("Question:"), "asked a question the evidence answers:\n{shown}");
+    assert!(!shown.contains("Added paste 2"), "the paste was split into several inputs:\n{shown}");
+    p.exp_string("cause       auth-backend-fault").unwrap();
+    p.exp_string("owner       sending-service").unwrap();
+    p.exp_string("Tell the customer:").unwrap();
+    p.exp_string("Ruled out by the evidence:").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    quit(p);
+}
+
+#[test]
+fn failing_session_asks_receive_works_once_and_back_then_no_changes_the_diagnosis() {
+    let data = tempfile::tempdir().unwrap();
+    let mut p = start(data.path());
+    paste_file(&mut p, FAILING_ONLY);
+    p.exp_string("Question: Can the customer still receive mail").unwrap();
+    p.exp_string(QUESTION_PROMPT).unwrap();
+
+    send_line(&mut p, "yes");
+    let shown = p.exp_string("Diagnosis:").unwrap();
+    assert!(shown.contains("receive_works = yes"), "{shown}");
+    assert!(!shown.contains("Question:"), "a second question was asked:\n{shown}");
+    p.exp_string("cause       auth-backend-fault").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    send_line(&mut p, "back");
+    p.exp_string("Undid receive_works = yes.").unwrap();
+    p.exp_string("Question: Can the customer still receive mail").unwrap();
+    p.exp_string(QUESTION_PROMPT).unwrap();
+
+    send_line(&mut p, "n");
+    p.exp_string("receive_works = no").unwrap();
+    p.exp_string("cause       auth-bad-credentials").unwrap();
+    p.exp_string("owner       client").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    quit(p);
+}
+
+#[test]
+fn a_session_killed_with_sigkill_resumes_with_every_answer() {
+    let data = tempfile::tempdir().unwrap();
+    let mut p = start(data.path());
+    paste_file(&mut p, FAILING_ONLY);
+    p.exp_string(QUESTION_PROMPT).unwrap();
+    send_line(&mut p, "yes");
+    p.exp_string("cause       auth-backend-fault").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    send_line(&mut p, "answers other_devices_fail yes");
+    p.exp_string("other_devices_fail = yes").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    let status = p.process.kill(Signal::SIGKILL).unwrap();
+    assert!(matches!(status, WaitStatus::Signaled(_, Signal::SIGKILL, _)), "{status:?}");
+
+    let mut r = spawn(data.path(), &["repl", "--resume"]);
+    r.exp_string("Resumed session").unwrap();
+    r.exp_string("(1 paste, 2 answers)").unwrap();
+    r.exp_string("receive_works      = yes").unwrap();
+    r.exp_string("other_devices_fail = yes").unwrap();
+    let shown = r.exp_string("cause       auth-backend-fault").unwrap();
+    assert!(!shown.contains("Question:"), "{shown}");
+    r.exp_string(PROMPT).unwrap();
+    quit(r);
+
+    let secrets = ["U3VuZmxvd2VyLTc3", "YWxpY2VAZXhhbXBsZS5uZXQ=", "Sunflower-77"];
+    for entry in walk(data.path()) {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        for s in secrets {
+            assert!(!text.contains(s), "{} holds a credential", entry.display());
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn ctrl_c_cancels_the_input_and_ctrl_d_leaves() {
+    let data = tempfile::tempdir().unwrap();
+    let mut p = start(data.path());
+    p.send("535 5.7.8 half typed").unwrap();
+    p.flush().unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string("(input cancelled").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    send_line(&mut p, "evidence");
+    p.exp_string("none yet").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_control('d').unwrap();
+    p.exp_string("Nothing to save").unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn tab_completes_commands_and_paste_blocks_end_at_a_dot() {
+    let data = tempfile::tempdir().unwrap();
+    let mut p = start(data.path());
+    p.send("evid\t").unwrap();
+    p.flush().unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Pastes:").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    send_line(&mut p, "paste");
+    p.exp_string("a line holding only a dot").unwrap();
+    for line in ["220 mail.example.net ESMTP", "", "EHLO pc1", "250 mail.example.net", "."] {
+        send_line(&mut p, line);
+    }
+    p.exp_string("Added paste 1 (4 lines)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    quit(p);
+}
