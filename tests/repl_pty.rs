@@ -26,7 +26,10 @@ fn spawn(data: &Path, args: &[&str]) -> PtySession {
         .env("MAILTRIAGE_DATA_DIR", data)
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
-    let options = Options { timeout_ms: Some(TIMEOUT_MS), strip_ansi_escape_codes: true };
+    let options = Options {
+        timeout_ms: Some(TIMEOUT_MS),
+        strip_ansi_escape_codes: true,
+    };
     rexpect::spawn_with_options(cmd, options).expect("spawn mailtriage repl")
 }
 
@@ -41,7 +44,11 @@ fn start(data: &Path) -> PtySession {
 /// Pastes a file the way a terminal does with bracketed paste, then Enter.
 fn paste_file(p: &mut PtySession, file: &str) {
     let text = std::fs::read_to_string(root().join(file)).unwrap();
-    let text = if text.ends_with('\n') { text } else { format!("{text}\n") };
+    let text = if text.ends_with('\n') {
+        text
+    } else {
+        format!("{text}\n")
+    };
     p.send(&format!("\x1b[200~{text}\x1b[201~")).unwrap();
     p.send("\r").unwrap();
     p.flush().unwrap();
@@ -65,8 +72,14 @@ fn both_sessions_pasted_together_reach_auth_backend_fault_with_no_question() {
     paste_file(&mut p, BOTH_SESSIONS);
     p.exp_string("Added paste 1").unwrap();
     let shown = p.exp_string("Diagnosis:").unwrap();
-    assert!(!shown.contains("Question:"), "asked a question the evidence answers:\n{shown}");
-    assert!(!shown.contains("Added paste 2"), "the paste was split into several inputs:\n{shown}");
+    assert!(
+        !shown.contains("Question:"),
+        "asked a question the evidence answers:\n{shown}"
+    );
+    assert!(
+        !shown.contains("Added paste 2"),
+        "the paste was split into several inputs:\n{shown}"
+    );
     p.exp_string("cause       auth-backend-fault").unwrap();
     p.exp_string("owner       sending-service").unwrap();
     p.exp_string("Tell the customer:").unwrap();
@@ -80,19 +93,24 @@ fn failing_session_asks_receive_works_once_and_back_then_no_changes_the_diagnosi
     let data = tempfile::tempdir().unwrap();
     let mut p = start(data.path());
     paste_file(&mut p, FAILING_ONLY);
-    p.exp_string("Question: Can the customer still receive mail").unwrap();
+    p.exp_string("Question: Can the customer still receive mail")
+        .unwrap();
     p.exp_string(QUESTION_PROMPT).unwrap();
 
     send_line(&mut p, "yes");
     let shown = p.exp_string("Diagnosis:").unwrap();
     assert!(shown.contains("receive_works = yes"), "{shown}");
-    assert!(!shown.contains("Question:"), "a second question was asked:\n{shown}");
+    assert!(
+        !shown.contains("Question:"),
+        "a second question was asked:\n{shown}"
+    );
     p.exp_string("cause       auth-backend-fault").unwrap();
     p.exp_string(PROMPT).unwrap();
 
     send_line(&mut p, "back");
     p.exp_string("Undid receive_works = yes.").unwrap();
-    p.exp_string("Question: Can the customer still receive mail").unwrap();
+    p.exp_string("Question: Can the customer still receive mail")
+        .unwrap();
     p.exp_string(QUESTION_PROMPT).unwrap();
 
     send_line(&mut p, "n");
@@ -116,7 +134,10 @@ fn a_session_killed_with_sigkill_resumes_with_every_answer() {
     p.exp_string("other_devices_fail = yes").unwrap();
     p.exp_string(PROMPT).unwrap();
     let status = p.process.kill(Signal::SIGKILL).unwrap();
-    assert!(matches!(status, WaitStatus::Signaled(_, Signal::SIGKILL, _)), "{status:?}");
+    assert!(
+        matches!(status, WaitStatus::Signaled(_, Signal::SIGKILL, _)),
+        "{status:?}"
+    );
 
     let mut r = spawn(data.path(), &["repl", "--resume"]);
     r.exp_string("Resumed session").unwrap();
@@ -128,7 +149,11 @@ fn a_session_killed_with_sigkill_resumes_with_every_answer() {
     r.exp_string(PROMPT).unwrap();
     quit(r);
 
-    let secrets = ["U3VuZmxvd2VyLTc3", "YWxpY2VAZXhhbXBsZS5uZXQ=", "Sunflower-77"];
+    let secrets = [
+        "U3VuZmxvd2VyLTc3",
+        "YWxpY2VAZXhhbXBsZS5uZXQ=",
+        "Sunflower-77",
+    ];
     for entry in walk(data.path()) {
         let text = std::fs::read_to_string(&entry).unwrap();
         for s in secrets {
@@ -180,7 +205,13 @@ fn tab_completes_commands_and_paste_blocks_end_at_a_dot() {
 
     send_line(&mut p, "paste");
     p.exp_string("a line holding only a dot").unwrap();
-    for line in ["220 mail.example.net ESMTP", "", "EHLO pc1", "250 mail.example.net", "."] {
+    for line in [
+        "220 mail.example.net ESMTP",
+        "",
+        "EHLO pc1",
+        "250 mail.example.net",
+        ".",
+    ] {
         send_line(&mut p, line);
     }
     p.exp_string("Added paste 1 (4 lines)").unwrap();

@@ -18,22 +18,66 @@ pub struct Spec {
 
 /// Every command, in the order `help` lists them.
 pub const COMMANDS: &[Spec] = &[
-    Spec { name: "paste", args: "", help: "read a transcript until a line holding only ." },
-    Spec { name: "load", args: "FILE...", help: "add transcript files as evidence" },
-    Spec { name: "yes", args: "", help: "answer the open question (also y, no, n, unknown, ?)" },
-    Spec { name: "why", args: "", help: "the trace so far: what decided each step, suspects ruled out" },
-    Spec { name: "back", args: "", help: "undo the last answer, keeping the others" },
-    Spec { name: "answers", args: "[FACT|N [yes|no|unknown|clear]]", help: "list the answers and change one" },
-    Spec { name: "evidence", args: "", help: "every paste and the evidence found in it" },
-    Spec { name: "restart", args: "", help: "start a new, empty session (this one stays saved)" },
+    Spec {
+        name: "paste",
+        args: "",
+        help: "read a transcript until a line holding only .",
+    },
+    Spec {
+        name: "load",
+        args: "FILE...",
+        help: "add transcript files as evidence",
+    },
+    Spec {
+        name: "yes",
+        args: "",
+        help: "answer the open question (also y, no, n, unknown, ?)",
+    },
+    Spec {
+        name: "why",
+        args: "",
+        help: "the trace so far: what decided each step, suspects ruled out",
+    },
+    Spec {
+        name: "back",
+        args: "",
+        help: "undo the last answer, keeping the others",
+    },
+    Spec {
+        name: "answers",
+        args: "[FACT|N [yes|no|unknown|clear]]",
+        help: "list the answers and change one",
+    },
+    Spec {
+        name: "evidence",
+        args: "",
+        help: "every paste and the evidence found in it",
+    },
+    Spec {
+        name: "restart",
+        args: "",
+        help: "start a new, empty session (this one stays saved)",
+    },
     Spec {
         name: "escalate",
         args: "[--to TARGET] [-o FILE] [--format text|markdown|json|eml]",
         help: "render the escalation packet",
     },
-    Spec { name: "save", args: "FILE", help: "write this session (redacted) to FILE" },
-    Spec { name: "help", args: "", help: "this list" },
-    Spec { name: "quit", args: "", help: "save and leave (also Ctrl-D)" },
+    Spec {
+        name: "save",
+        args: "FILE",
+        help: "write this session (redacted) to FILE",
+    },
+    Spec {
+        name: "help",
+        args: "",
+        help: "this list",
+    },
+    Spec {
+        name: "quit",
+        args: "",
+        help: "save and leave (also Ctrl-D)",
+    },
 ];
 
 /// Words that answer the open question.
@@ -53,10 +97,17 @@ pub enum Command {
     Why,
     Back,
     /// `answers`, optionally with the answer to change and its new value.
-    Answers { target: Option<String>, value: Option<String> },
+    Answers {
+        target: Option<String>,
+        value: Option<String>,
+    },
     Evidence,
     Restart,
-    Escalate { to: Option<String>, output: Option<PathBuf>, format: PacketFormat },
+    Escalate {
+        to: Option<String>,
+        output: Option<PathBuf>,
+        format: PacketFormat,
+    },
     Save(PathBuf),
     Help,
     Quit,
@@ -157,8 +208,16 @@ fn transcript(text: &str) -> Input {
 /// Parses a command line whose first word is a command or an answer.
 pub fn parse(line: &str) -> Result<Command, String> {
     let words = split_words(line)?;
-    let (name, args) = words.split_first().ok_or_else(|| "empty command".to_string())?;
-    let none = |cmd: Command| if args.is_empty() { Ok(cmd) } else { Err(format!("{name} takes no arguments")) };
+    let (name, args) = words
+        .split_first()
+        .ok_or_else(|| "empty command".to_string())?;
+    let none = |cmd: Command| {
+        if args.is_empty() {
+            Ok(cmd)
+        } else {
+            Err(format!("{name} takes no arguments"))
+        }
+    };
     match name.as_str() {
         "paste" => none(Command::Paste),
         "why" => none(Command::Why),
@@ -184,9 +243,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
 
 fn parse_answers(args: &[String]) -> Result<Command, String> {
     match args {
-        [] => Ok(Command::Answers { target: None, value: None }),
-        [target] => Ok(Command::Answers { target: Some(target.clone()), value: None }),
-        [target, value] => Ok(Command::Answers { target: Some(target.clone()), value: Some(value.clone()) }),
+        [] => Ok(Command::Answers {
+            target: None,
+            value: None,
+        }),
+        [target] => Ok(Command::Answers {
+            target: Some(target.clone()),
+            value: None,
+        }),
+        [target, value] => Ok(Command::Answers {
+            target: Some(target.clone()),
+            value: Some(value.clone()),
+        }),
         _ => Err("usage: answers [FACT|N [yes|no|unknown|clear]]".into()),
     }
 }
@@ -196,13 +264,18 @@ fn parse_escalate(args: &[String]) -> Result<Command, String> {
     let (mut to, mut output, mut format) = (None, None, PacketFormat::Text);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{arg} needs a value; {USAGE}"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value; {USAGE}"))
+        };
         match arg.as_str() {
             "--to" => to = Some(value()?),
             "-o" | "--output" => output = Some(PathBuf::from(value()?)),
             "--format" => {
                 let v = value()?;
-                format = packet_format(&v).ok_or_else(|| format!("unknown format {v:?}; {USAGE}"))?;
+                format =
+                    packet_format(&v).ok_or_else(|| format!("unknown format {v:?}; {USAGE}"))?;
             }
             other => return Err(format!("unexpected {other:?}; {USAGE}")),
         }
@@ -254,9 +327,15 @@ mod tests {
         assert_eq!(assess("why", false), Assembly::Complete);
         assert_eq!(assess("load a.txt b.txt", false), Assembly::Complete);
         assert_eq!(assess("qiut", false), Assembly::Complete);
-        assert_eq!(assess("535 5.7.8 authentication failed", false), Assembly::Incomplete);
+        assert_eq!(
+            assess("535 5.7.8 authentication failed", false),
+            Assembly::Incomplete
+        );
         assert_eq!(assess("220 mx ESMTP\nEHLO pc", false), Assembly::Incomplete);
-        assert_eq!(assess("220 mx ESMTP\n\nEHLO pc\n", false), Assembly::Complete);
+        assert_eq!(
+            assess("220 mx ESMTP\n\nEHLO pc\n", false),
+            Assembly::Complete
+        );
         assert_eq!(assess("QUIT\n221 bye", false), Assembly::Incomplete);
         assert_eq!(assess("a\n\nb", true), Assembly::Incomplete);
         assert_eq!(assess("a\n\nb\n.", true), Assembly::Complete);
@@ -265,18 +344,36 @@ mod tests {
     #[test]
     fn upper_case_smtp_verbs_are_transcript_not_commands() {
         assert_eq!(classify("QUIT", false), Input::Unknown("QUIT".into()));
-        assert!(matches!(classify("HELP me\n214 ok\n", false), Input::Transcript(_)));
+        assert!(matches!(
+            classify("HELP me\n214 ok\n", false),
+            Input::Transcript(_)
+        ));
         assert_eq!(classify("quit", false), Input::Command(Command::Quit));
     }
 
     #[test]
     fn inputs_are_classified() {
-        assert_eq!(classify("y", false), Input::Command(Command::Answer(Answer::Yes)));
-        assert_eq!(classify("?", false), Input::Command(Command::Answer(Answer::Unknown)));
-        assert_eq!(classify("No", false), Input::Command(Command::Answer(Answer::No)));
+        assert_eq!(
+            classify("y", false),
+            Input::Command(Command::Answer(Answer::Yes))
+        );
+        assert_eq!(
+            classify("?", false),
+            Input::Command(Command::Answer(Answer::Unknown))
+        );
+        assert_eq!(
+            classify("No", false),
+            Input::Command(Command::Answer(Answer::No))
+        );
         assert_eq!(classify("  \n", false), Input::Empty);
-        assert_eq!(classify("\n\n220 a\n\n250 b\n\n", false), Input::Transcript("220 a\n\n250 b".into()));
-        assert_eq!(classify("220 a\n.\n", true), Input::Transcript("220 a".into()));
+        assert_eq!(
+            classify("\n\n220 a\n\n250 b\n\n", false),
+            Input::Transcript("220 a\n\n250 b".into())
+        );
+        assert_eq!(
+            classify("220 a\n.\n", true),
+            Input::Transcript("220 a".into())
+        );
         assert!(matches!(classify("why not", false), Input::Usage(_)));
         assert_eq!(
             classify("load 'my file.txt' b", false),
@@ -288,7 +385,11 @@ mod tests {
     fn escalate_options() {
         assert_eq!(
             parse("escalate --to isp -o out.eml --format eml"),
-            Ok(Command::Escalate { to: Some("isp".into()), output: Some("out.eml".into()), format: PacketFormat::Eml })
+            Ok(Command::Escalate {
+                to: Some("isp".into()),
+                output: Some("out.eml".into()),
+                format: PacketFormat::Eml
+            })
         );
         assert!(parse("escalate --to").is_err());
         assert!(parse("escalate --format pdf").is_err());

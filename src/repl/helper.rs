@@ -28,7 +28,14 @@ pub struct ReplHelper {
 
 impl ReplHelper {
     pub fn new(facts: Vec<String>, targets: Vec<String>, color: bool) -> ReplHelper {
-        ReplHelper { block: false, question_open: false, facts, targets, color, files: FilenameCompleter::new() }
+        ReplHelper {
+            block: false,
+            question_open: false,
+            facts,
+            targets,
+            color,
+            files: FilenameCompleter::new(),
+        }
     }
 
     /// Candidates for the word being typed, given the words before it.
@@ -36,9 +43,16 @@ impl ReplHelper {
         let own = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         match before {
             [] => {
-                let answers = if self.question_open { own(&ANSWER_WORDS[..3]) } else { vec![] };
+                let answers = if self.question_open {
+                    own(&ANSWER_WORDS[..3])
+                } else {
+                    vec![]
+                };
                 // `yes` is in the command table for `help`; it completes only while a question is open.
-                let names = COMMANDS.iter().filter(|c| !ANSWER_WORDS.contains(&c.name)).map(|c| c.name.to_string());
+                let names = COMMANDS
+                    .iter()
+                    .filter(|c| !ANSWER_WORDS.contains(&c.name))
+                    .map(|c| c.name.to_string());
                 answers.into_iter().chain(names).collect()
             }
             ["answers"] => self.facts.clone(),
@@ -51,14 +65,22 @@ impl ReplHelper {
     }
 
     fn wants_file(before: &[&str]) -> bool {
-        matches!(before, ["load", ..] | ["save"] | ["escalate", .., "-o" | "--output"])
+        matches!(
+            before,
+            ["load", ..] | ["save"] | ["escalate", .., "-o" | "--output"]
+        )
     }
 }
 
 impl Completer for ReplHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let head = &line[..pos];
         if self.block || head.contains('\n') {
             return Ok((pos, vec![]));
@@ -73,7 +95,10 @@ impl Completer for ReplHelper {
             .candidates(&before)
             .into_iter()
             .filter(|c| c.starts_with(prefix))
-            .map(|c| Pair { display: c.clone(), replacement: c })
+            .map(|c| Pair {
+                display: c.clone(),
+                replacement: c,
+            })
             .collect();
         Ok((start, pairs))
     }
@@ -88,10 +113,17 @@ impl Hinter for ReplHelper {
         }
         let word = line.trim_start();
         if !word.contains(char::is_whitespace) {
-            let mut matches = COMMANDS.iter().filter(|c| c.name.starts_with(word));
+            let offered = |name: &str| self.question_open || !ANSWER_WORDS.contains(&name);
+            let mut matches = COMMANDS
+                .iter()
+                .filter(|c| offered(c.name) && c.name.starts_with(word));
             if let (Some(spec), None) = (matches.next(), matches.next()) {
                 let rest = &spec.name[word.len()..];
-                let args = if spec.args.is_empty() { String::new() } else { format!(" {}", spec.args) };
+                let args = if spec.args.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", spec.args)
+                };
                 return Some(format!("{rest}{args}"));
             }
             return None;
@@ -129,18 +161,34 @@ mod tests {
     use super::*;
 
     fn helper() -> ReplHelper {
-        ReplHelper::new(vec!["receive_works".into(), "recent_change".into()], vec!["sending-service".into()], false)
+        ReplHelper::new(
+            vec!["receive_works".into(), "recent_change".into()],
+            vec!["sending-service".into()],
+            false,
+        )
     }
 
     #[test]
     fn completes_commands_answers_facts_and_options() {
         let mut h = helper();
-        assert_eq!(h.candidates(&[]).iter().filter(|c| c.starts_with("es")).collect::<Vec<_>>(), ["escalate"]);
+        assert_eq!(
+            h.candidates(&[])
+                .iter()
+                .filter(|c| c.starts_with("es"))
+                .collect::<Vec<_>>(),
+            ["escalate"]
+        );
         assert!(!h.candidates(&[]).contains(&"yes".to_string()));
         h.question_open = true;
         assert!(h.candidates(&[]).contains(&"yes".to_string()));
-        assert_eq!(h.candidates(&["answers"]), ["receive_works", "recent_change"]);
-        assert_eq!(h.candidates(&["answers", "receive_works"]), ["yes", "no", "unknown", "clear"]);
+        assert_eq!(
+            h.candidates(&["answers"]),
+            ["receive_works", "recent_change"]
+        );
+        assert_eq!(
+            h.candidates(&["answers", "receive_works"]),
+            ["yes", "no", "unknown", "clear"]
+        );
         assert_eq!(h.candidates(&["escalate", "--to"]), ["sending-service"]);
         assert!(ReplHelper::wants_file(&["escalate", "--to", "x", "-o"]));
         assert!(ReplHelper::wants_file(&["load", "a.txt"]));
@@ -152,8 +200,14 @@ mod tests {
         let h = helper();
         let history = rustyline::history::DefaultHistory::new();
         let ctx = Context::new(&history);
-        assert_eq!(h.hint("esc", 3, &ctx).as_deref(), Some("alate [--to TARGET] [-o FILE] [--format text|markdown|json|eml]"));
-        assert!(h.hint("535 auth failed", 15, &ctx).unwrap().contains("transcript"));
+        assert_eq!(
+            h.hint("esc", 3, &ctx).as_deref(),
+            Some("alate [--to TARGET] [-o FILE] [--format text|markdown|json|eml]")
+        );
+        assert!(h
+            .hint("535 auth failed", 15, &ctx)
+            .unwrap()
+            .contains("transcript"));
         assert_eq!(h.hint("load a", 6, &ctx), None);
     }
 }

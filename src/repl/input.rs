@@ -141,7 +141,11 @@ mod tests {
 
     fn read_all(script: &str) -> Vec<String> {
         let mut src = Script::new(script.as_bytes());
-        let prompt = Prompt { text: "", block: false, question_open: false };
+        let prompt = Prompt {
+            text: "",
+            block: false,
+            question_open: false,
+        };
         let mut out = Vec::new();
         while let Read::Text(t) = src.read(&prompt).unwrap() {
             out.push(t);
@@ -152,13 +156,25 @@ mod tests {
     #[test]
     fn scripts_split_into_commands_and_transcripts() {
         let got = read_all("why\n220 mx ESMTP\n535 no\n\nyes\n550 tail at end\nmore");
-        assert_eq!(got, ["why", "220 mx ESMTP\n535 no\n", "yes", "550 tail at end\nmore"]);
+        assert_eq!(
+            got,
+            [
+                "why",
+                "220 mx ESMTP\n535 no\n",
+                "yes",
+                "550 tail at end\nmore"
+            ]
+        );
     }
 
     #[test]
     fn paste_blocks_end_at_a_dot() {
         let mut src = Script::new("a\n\nb\n.\nwhy\n".as_bytes());
-        let block = Prompt { text: "", block: true, question_open: false };
+        let block = Prompt {
+            text: "",
+            block: true,
+            question_open: false,
+        };
         assert!(matches!(src.read(&block).unwrap(), Read::Text(t) if t == "a\n\nb\n."));
     }
 }

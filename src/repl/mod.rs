@@ -51,7 +51,9 @@ pub struct Options {
 pub fn run(kb: &KnowledgeBase, options: &Options) -> Result<(), ReplError> {
     let data_dir = Store::data_dir()?;
     let store = Store::open(&data_dir)?;
-    let style = Style { color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() };
+    let style = Style {
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
     let mut repl = Repl::start(kb, store, style, Box::new(std::io::stdout()), options)?;
     if std::io::stdin().is_terminal() {
         let helper = ReplHelper::new(askable(kb), targets(kb), style.color);
@@ -115,7 +117,15 @@ impl<'a> Repl<'a> {
         };
         let evidence = Evidence::default();
         let verdict = engine::evaluate(kb, &evidence, &Default::default());
-        let mut repl = Repl { kb, store, session, evidence, verdict, style, out };
+        let mut repl = Repl {
+            kb,
+            store,
+            session,
+            evidence,
+            verdict,
+            style,
+            out,
+        };
         for w in warnings {
             repl.say(&format!("{}\n", style.warn(&w)))?;
         }
@@ -158,7 +168,11 @@ impl<'a> Repl<'a> {
     pub fn run(&mut self, source: &mut dyn Source) -> Result<(), ReplError> {
         loop {
             let prompt_text = self.prompt_text();
-            let prompt = Prompt { text: &prompt_text, block: false, question_open: self.verdict.question.is_some() };
+            let prompt = Prompt {
+                text: &prompt_text,
+                block: false,
+                question_open: self.verdict.question.is_some(),
+            };
             match source.read(&prompt)? {
                 Read::Eof => break,
                 Read::Interrupted => self.say("(input cancelled; quit or Ctrl-D leaves)\n")?,
@@ -210,7 +224,9 @@ impl<'a> Repl<'a> {
                 self.say(&text)?
             }
             Command::Restart => self.restart()?,
-            Command::Escalate { to, output, format } => self.escalate(to.as_deref(), output.as_deref(), format)?,
+            Command::Escalate { to, output, format } => {
+                self.escalate(to.as_deref(), output.as_deref(), format)?
+            }
             Command::Save(path) => self.save_to(&path)?,
             Command::Help => {
                 let text = self.help();
@@ -222,7 +238,13 @@ impl<'a> Repl<'a> {
     }
 
     fn view(&self) -> View<'_> {
-        View { kb: self.kb, session: &self.session, evidence: &self.evidence, verdict: &self.verdict, style: self.style }
+        View {
+            kb: self.kb,
+            session: &self.session,
+            evidence: &self.evidence,
+            verdict: &self.verdict,
+            style: self.style,
+        }
     }
 
     fn say(&mut self, text: &str) -> Result<(), ReplError> {
@@ -250,7 +272,11 @@ impl<'a> Repl<'a> {
     fn step(&mut self) -> Result<(), ReplError> {
         self.evaluate();
         if let Err(e) = self.store.save(&mut self.session) {
-            let text = format!("{}\n", self.style.warn(&format!("warning: the session could not be saved: {e}")));
+            let text = format!(
+                "{}\n",
+                self.style
+                    .warn(&format!("warning: the session could not be saved: {e}"))
+            );
             self.say(&text)?;
         }
         Ok(())
@@ -268,13 +294,20 @@ impl<'a> Repl<'a> {
         let n = self.session.add_paste(source, text);
         self.step()?;
         let lines = self.session.pastes[n - 1].text.lines().count();
-        self.say(&format!("Added paste {n} ({lines} line{}).\n", plural(lines)))?;
+        self.say(&format!(
+            "Added paste {n} ({lines} line{}).\n",
+            plural(lines)
+        ))?;
         self.show_result()
     }
 
     fn paste(&mut self, source: &mut dyn Source) -> Result<(), ReplError> {
         self.say("Paste the text, then a line holding only a dot (.).\n")?;
-        let prompt = Prompt { text: "paste> ", block: true, question_open: false };
+        let prompt = Prompt {
+            text: "paste> ",
+            block: true,
+            question_open: false,
+        };
         match source.read(&prompt)? {
             Read::Text(text) => match commands::classify(&text, true) {
                 Input::Transcript(t) => self.add_transcript("paste", &t),
@@ -289,11 +322,18 @@ impl<'a> Repl<'a> {
         for path in files {
             match std::fs::read(path) {
                 Ok(bytes) => {
-                    let n = self.session.add_paste(&path.display().to_string(), &String::from_utf8_lossy(&bytes));
+                    let n = self.session.add_paste(
+                        &path.display().to_string(),
+                        &String::from_utf8_lossy(&bytes),
+                    );
                     self.say(&format!("Added paste {n} from {}.\n", path.display()))?;
                     added += 1;
                 }
-                Err(e) => self.say(&format!("{}\n", self.style.warn(&format!("cannot read {}: {e}", path.display()))))?,
+                Err(e) => self.say(&format!(
+                    "{}\n",
+                    self.style
+                        .warn(&format!("cannot read {}: {e}", path.display()))
+                ))?,
             }
         }
         if added > 0 {
@@ -305,7 +345,8 @@ impl<'a> Repl<'a> {
 
     fn answer_question(&mut self, answer: Answer) -> Result<(), ReplError> {
         let Some(fact) = self.verdict.question.as_ref().map(|q| q.fact.clone()) else {
-            return self.say("No question is open. To set a fact yourself: answers FACT yes|no|unknown\n");
+            return self
+                .say("No question is open. To set a fact yourself: answers FACT yes|no|unknown\n");
         };
         self.set_answer(&fact, Some(answer))
     }
@@ -332,7 +373,12 @@ impl<'a> Repl<'a> {
 
     /// `answers [TARGET [VALUE]]`: lists, and changes one answer; a person
     /// at the terminal is asked for what is missing.
-    fn answers(&mut self, target: Option<String>, value: Option<String>, source: &mut dyn Source) -> Result<(), ReplError> {
+    fn answers(
+        &mut self,
+        target: Option<String>,
+        value: Option<String>,
+        source: &mut dyn Source,
+    ) -> Result<(), ReplError> {
         let list = self.session.answer_list();
         let target = match target {
             Some(t) => t,
@@ -341,7 +387,10 @@ impl<'a> Repl<'a> {
                 if list.is_empty() || !source.interactive() {
                     return Ok(());
                 }
-                match self.ask(source, "Change which answer (number or fact; Enter keeps them)? ")? {
+                match self.ask(
+                    source,
+                    "Change which answer (number or fact; Enter keeps them)? ",
+                )? {
                     Some(t) => t,
                     None => return Ok(()),
                 }
@@ -349,17 +398,28 @@ impl<'a> Repl<'a> {
         };
         let fact = match target.parse::<usize>() {
             Ok(n) if (1..=list.len()).contains(&n) => list[n - 1].0.clone(),
-            Ok(n) => return self.say(&format!("There is no answer {n}; type answers to list them.\n")),
+            Ok(n) => {
+                return self.say(&format!(
+                    "There is no answer {n}; type answers to list them.\n"
+                ))
+            }
             Err(_) if self.kb.question_for(&target).is_some() => target,
             Err(_) => {
                 let facts = self.kb.askable_facts();
-                let hint = did_you_mean(&target, facts.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default();
-                return self.say(&format!("{target:?} is not a fact an agent can answer{hint}.\n"));
+                let hint = did_you_mean(&target, facts.iter().copied())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                return self.say(&format!(
+                    "{target:?} is not a fact an agent can answer{hint}.\n"
+                ));
             }
         };
         let value = match value {
             Some(v) => v,
-            None if source.interactive() => match self.ask(source, &format!("New answer for {fact} (yes/no/unknown/clear)? "))? {
+            None if source.interactive() => match self.ask(
+                source,
+                &format!("New answer for {fact} (yes/no/unknown/clear)? "),
+            )? {
                 Some(v) => v,
                 None => return Ok(()),
             },
@@ -369,14 +429,20 @@ impl<'a> Repl<'a> {
             "clear" => self.set_answer(&fact, None),
             v => match Answer::parse(v) {
                 Some(a) => self.set_answer(&fact, Some(a)),
-                None => self.say(&format!("{v:?} is not an answer: use yes, no, unknown or clear.\n")),
+                None => self.say(&format!(
+                    "{v:?} is not an answer: use yes, no, unknown or clear.\n"
+                )),
             },
         }
     }
 
     /// A follow-up question to the person at the terminal; `None` if empty or cancelled.
     fn ask(&mut self, source: &mut dyn Source, text: &str) -> Result<Option<String>, ReplError> {
-        let prompt = Prompt { text, block: false, question_open: false };
+        let prompt = Prompt {
+            text,
+            block: false,
+            question_open: false,
+        };
         Ok(match source.read(&prompt)? {
             Read::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
             _ => None,
@@ -386,15 +452,26 @@ impl<'a> Repl<'a> {
     fn restart(&mut self) -> Result<(), ReplError> {
         let old = std::mem::replace(&mut self.session, Session::new(self.store.new_id()));
         self.evaluate();
-        self.say(&format!("New session {}; the previous one stays saved as {}.\n", self.session.id, old.id))
+        self.say(&format!(
+            "New session {}; the previous one stays saved as {}.\n",
+            self.session.id, old.id
+        ))
     }
 
-    fn escalate(&mut self, to: Option<&str>, output: Option<&Path>, format: PacketFormat) -> Result<(), ReplError> {
+    fn escalate(
+        &mut self,
+        to: Option<&str>,
+        output: Option<&Path>,
+        format: PacketFormat,
+    ) -> Result<(), ReplError> {
         if self.session.pastes.is_empty() {
             return self.say("Nothing to escalate yet: paste or load a transcript first.\n");
         }
         if let Some(q) = &self.verdict.question {
-            let text = format!("Note: the question about {} is still open; the packet will say so.\n", q.fact);
+            let text = format!(
+                "Note: the question about {} is still open; the packet will say so.\n",
+                q.fact
+            );
             self.say(&self.style.warn(&text))?;
         }
         let answers = self.session.answers();
@@ -413,7 +490,10 @@ impl<'a> Repl<'a> {
         match output {
             None => self.say(&packet),
             Some(path) => match session::write_atomic(path, &packet) {
-                Ok(()) => self.say(&format!("Wrote the escalation packet to {}.\n", path.display())),
+                Ok(()) => self.say(&format!(
+                    "Wrote the escalation packet to {}.\n",
+                    path.display()
+                )),
                 Err(e) => self.say(&format!("{e}\n")),
             },
         }
@@ -421,7 +501,11 @@ impl<'a> Repl<'a> {
 
     fn save_to(&mut self, path: &Path) -> Result<(), ReplError> {
         match session::write_atomic(path, &session::to_json(&self.session)) {
-            Ok(()) => self.say(&format!("Saved session {} to {}.\n", self.session.id, path.display())),
+            Ok(()) => self.say(&format!(
+                "Saved session {} to {}.\n",
+                self.session.id,
+                path.display()
+            )),
             Err(e) => self.say(&format!("{e}\n")),
         }
     }
@@ -437,7 +521,11 @@ impl<'a> Repl<'a> {
 
     fn help(&self) -> String {
         let s = self.style;
-        let width = COMMANDS.iter().map(|c| c.name.len() + c.args.len() + 1).max().unwrap_or(0);
+        let width = COMMANDS
+            .iter()
+            .map(|c| c.name.len() + c.args.len() + 1)
+            .max()
+            .unwrap_or(0);
         let mut out = String::from(
             "Paste a transcript at the prompt: a line that does not start with a command, and\n\
              every multi-line paste, is transcript text and ends at an empty line (press\n\
@@ -447,7 +535,11 @@ impl<'a> Repl<'a> {
         );
         out.push_str(&format!("{}\n", s.bold("Commands:")));
         for c in COMMANDS {
-            let usage = if c.args.is_empty() { c.name.to_string() } else { format!("{} {}", c.name, c.args) };
+            let usage = if c.args.is_empty() {
+                c.name.to_string()
+            } else {
+                format!("{} {}", c.name, c.args)
+            };
             if usage.len() > 30 {
                 out.push_str(&format!("  {usage}\n  {:30}  {}\n", "", c.help));
             } else {
@@ -470,8 +562,14 @@ impl<'a> Repl<'a> {
         }
         let id = self.session.id.clone();
         match self.store.save(&mut self.session) {
-            Ok(_) => self.say(&format!("Session {id} saved; resume with: mailtriage repl --resume {id}\n")),
-            Err(e) => self.say(&format!("{}\n", self.style.warn(&format!("the session could not be saved: {e}")))),
+            Ok(_) => self.say(&format!(
+                "Session {id} saved; resume with: mailtriage repl --resume {id}\n"
+            )),
+            Err(e) => self.say(&format!(
+                "{}\n",
+                self.style
+                    .warn(&format!("the session could not be saved: {e}"))
+            )),
         }
     }
 }
@@ -483,7 +581,10 @@ fn swapped_letters(word: &str) -> Option<&'static str> {
         cs.sort_unstable();
         cs
     };
-    COMMANDS.iter().map(|c| c.name).find(|name| sorted(name) == sorted(word))
+    COMMANDS
+        .iter()
+        .map(|c| c.name)
+        .find(|name| sorted(name) == sorted(word))
 }
 
 fn looks_like_path(x: &str) -> bool {
@@ -495,5 +596,41 @@ fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sessions keep only redacted text and are re-evaluated from it, so
+    /// redaction must not change any verdict.
+    #[test]
+    fn redacted_transcripts_reach_the_same_verdict_as_the_originals() {
+        let kb = KnowledgeBase::embedded().unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("transcripts");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("txt") {
+                continue;
+            }
+            let raw = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            let mut session = Session::new("t".into());
+            session.add_paste("paste", &raw);
+            let none = Default::default();
+            let original = engine::evaluate(&kb, &Evidence::from_text(&raw), &none);
+            let stored = engine::evaluate(&kb, &Evidence::from_text(&session.transcript()), &none);
+            let key = |v: &Verdict| {
+                (
+                    v.diagnosis.clone(),
+                    v.question.as_ref().map(|q| q.fact.clone()),
+                    v.pending.clone(),
+                )
+            };
+            assert_eq!(key(&original), key(&stored), "{}", path.display());
+            checked += 1;
+        }
+        assert!(checked > 50, "only {checked} transcripts found");
     }
 }

@@ -13,6 +13,8 @@ use std::fmt::Write as _;
 
 /// Longest quote shown on one line.
 const QUOTE_WIDTH: usize = 56;
+/// Prose is wrapped to this many columns.
+const WIDTH: usize = 80;
 
 /// Terminal styling; every method is the identity when colour is off.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +60,9 @@ impl View<'_> {
     /// "line 15", or "paste 2, line 5" once there is more than one paste.
     pub fn place(&self, line: usize) -> String {
         match self.session.locate(line) {
-            Some((paste, local)) if self.session.pastes.len() > 1 => format!("paste {}, line {local}", paste + 1),
+            Some((paste, local)) if self.session.pastes.len() > 1 => {
+                format!("paste {}, line {local}", paste + 1)
+            }
             Some((_, local)) => format!("line {local}"),
             None => format!("line {line}"),
         }
@@ -90,18 +94,33 @@ impl View<'_> {
             .iter()
             .map(|f| {
                 let (place, quote) = match f.refs.first() {
-                    Some(r) => (self.place_ref(r), shorten(first_line(&r.quote), QUOTE_WIDTH)),
+                    Some(r) => (
+                        self.place_ref(r),
+                        shorten(first_line(&r.quote), QUOTE_WIDTH),
+                    ),
                     None => (String::new(), String::new()),
                 };
-                let more = if f.refs.len() > 1 { format!(" (+{} more)", f.refs.len() - 1) } else { String::new() };
-                (place, quote, format!("{}{more}", self.describe_finding(&f.fact, f.value)))
+                let more = if f.refs.len() > 1 {
+                    format!(" (+{} more)", f.refs.len() - 1)
+                } else {
+                    String::new()
+                };
+                (
+                    place,
+                    quote,
+                    format!("{}{more}", self.describe_finding(&f.fact, f.value)),
+                )
             })
             .collect();
         let w_place = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
         let w_quote = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
         let mut out = format!("{}\n", s.bold("Evidence:"));
         for (place, quote, meaning) in rows {
-            let _ = writeln!(out, "  {place:<w_place$}  {quote:<w_quote$}  {}", s.dim(&format!("-> {meaning}")));
+            let _ = writeln!(
+                out,
+                "  {place:<w_place$}  {quote:<w_quote$}  {}",
+                s.dim(&format!("-> {meaning}"))
+            );
         }
         out
     }
@@ -125,7 +144,12 @@ impl View<'_> {
     }
 
     fn conflict(&self, c: &Conflict) -> String {
-        let lines = c.refs.iter().map(|r| self.place_ref(r)).collect::<Vec<_>>().join(", ");
+        let lines = c
+            .refs
+            .iter()
+            .map(|r| self.place_ref(r))
+            .collect::<Vec<_>>()
+            .join(", ");
         let text = format!(
             "Note: the answer {} = {} disagrees with the evidence ({}, {lines}), which says {}; the evidence is kept.",
             c.fact,
@@ -145,11 +169,25 @@ impl View<'_> {
         let _ = writeln!(out, "  owner       {}", s.accent(&v.owner));
         let _ = writeln!(out, "  confidence  {:.2}", v.confidence);
         if !v.pending.is_empty() {
-            let _ = writeln!(out, "  assumed     {} (not known; answer to confirm)", v.pending.join(", "));
+            let _ = writeln!(
+                out,
+                "  assumed     {} (not known; answer to confirm)",
+                v.pending.join(", ")
+            );
         }
         if let Some(d) = d {
-            let _ = writeln!(out, "{}\n  {}", s.bold("Tell the customer:"), d.tell_customer);
-            let _ = writeln!(out, "{} {}", s.bold("Next step:"), d.action);
+            let _ = writeln!(
+                out,
+                "{}\n  {}",
+                s.bold("Tell the customer:"),
+                wrap(&d.tell_customer, 2, "  ")
+            );
+            let _ = writeln!(
+                out,
+                "{} {}",
+                s.bold("Next step:"),
+                wrap(&d.action, 11, "  ")
+            );
         }
         out.push_str(&self.suspects());
         if !v.also_seen.is_empty() {
@@ -157,7 +195,11 @@ impl View<'_> {
         }
         if v.cause != "unknown" {
             let target = d.and_then(|d| d.escalate_to.as_deref()).unwrap_or(&v.owner);
-            let _ = writeln!(out, "Type {} to write the escalation packet (to {target}).", s.bold("escalate"));
+            let _ = writeln!(
+                out,
+                "Type {} to write the escalation packet (to {target}).",
+                s.bold("escalate")
+            );
         }
         out
     }
@@ -165,12 +207,21 @@ impl View<'_> {
     fn suspects(&self) -> String {
         let s = self.style;
         let mut out = String::new();
-        let (out_, open): (Vec<_>, Vec<_>) = self.verdict.suspects.iter().partition(|x| x.ruled_out);
+        let (out_, open): (Vec<_>, Vec<_>) =
+            self.verdict.suspects.iter().partition(|x| x.ruled_out);
         if !out_.is_empty() {
             let _ = writeln!(out, "{}", s.bold("Ruled out by the evidence:"));
             for x in out_ {
-                let at = x.refs.first().map(|r| format!(" ({})", self.place_ref(r))).unwrap_or_default();
-                let _ = writeln!(out, "  - {}: {}{at}", x.label, x.because);
+                let at = x
+                    .refs
+                    .first()
+                    .map(|r| format!(" ({})", self.place_ref(r)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  - {}",
+                    wrap(&format!("{}: {}{at}", x.label, x.because), 4, "    ")
+                );
             }
         }
         if !open.is_empty() {
@@ -185,10 +236,22 @@ impl View<'_> {
         let (s, v) = (self.style, self.verdict);
         let mut out = format!("{}\n", s.bold("How the decision was reached:"));
         for (i, step) in v.trace.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {} {}", i + 1, s.accent(&step.node), s.dim(&format!("- {}", step.why)));
+            let _ = writeln!(
+                out,
+                "  {}. {} {}",
+                i + 1,
+                s.accent(&step.node),
+                s.dim(&format!("- {}", step.why))
+            );
             let _ = writeln!(out, "     {}", self.decision(&step.decision));
         }
-        let _ = writeln!(out, "  => {} ({}, owner {})", s.good(&v.diagnosis), v.cause, v.owner);
+        let _ = writeln!(
+            out,
+            "  => {} ({}, owner {})",
+            s.good(&v.diagnosis),
+            v.cause,
+            v.owner
+        );
         out.push_str(&self.suspects());
         if let Some(ask) = &v.question {
             let _ = writeln!(out, "Open question: {} ({})", ask.text, ask.fact);
@@ -201,7 +264,16 @@ impl View<'_> {
             Decision::Evidence { condition, facts } => {
                 let lines: Vec<String> = facts
                     .iter()
-                    .filter_map(|f| f.refs.first().map(|r| format!("{} at {}: {}", f.fact, self.place_ref(r), shorten(first_line(&r.quote), QUOTE_WIDTH))))
+                    .filter_map(|f| {
+                        f.refs.first().map(|r| {
+                            format!(
+                                "{} at {}: {}",
+                                f.fact,
+                                self.place_ref(r),
+                                shorten(first_line(&r.quote), QUOTE_WIDTH)
+                            )
+                        })
+                    })
                     .collect();
                 if lines.is_empty() {
                     format!("evidence: {condition}")
@@ -210,7 +282,9 @@ impl View<'_> {
                 }
             }
             Decision::Answer { fact, value } => format!("you answered {fact} = {}", value.as_str()),
-            Decision::Assumed { fact } => format!("{fact} is not known yet: assumed the likelier branch"),
+            Decision::Assumed { fact } => {
+                format!("{fact} is not known yet: assumed the likelier branch")
+            }
             Decision::Otherwise => "none of the cases held".to_string(),
         }
     }
@@ -223,15 +297,30 @@ impl View<'_> {
         }
         for (i, p) in self.session.pastes.iter().enumerate() {
             let lines = p.text.lines().count();
-            let _ = writeln!(out, "  {}. {} ({lines} line{})", i + 1, p.source, if lines == 1 { "" } else { "s" });
+            let _ = writeln!(
+                out,
+                "  {}. {} ({lines} line{})",
+                i + 1,
+                p.source,
+                if lines == 1 { "" } else { "s" }
+            );
         }
         if !self.evidence.attempts.is_empty() {
             let _ = writeln!(out, "Connection attempts: {}", self.evidence.attempts.len());
             for a in &self.evidence.attempts {
-                let from = a.source.as_deref().map(|x| format!(" from {x}")).unwrap_or_default();
+                let from = a
+                    .source
+                    .as_deref()
+                    .map(|x| format!(" from {x}"))
+                    .unwrap_or_default();
                 let port = a.port.map(|p| format!(":{p}")).unwrap_or_default();
                 let server = a.server.as_deref().unwrap_or("?");
-                let _ = writeln!(out, "  {}: {server}{port}{from} -> {:?}", self.place(a.first_line), a.outcome);
+                let _ = writeln!(
+                    out,
+                    "  {}: {server}{port}{from} -> {:?}",
+                    self.place(a.first_line),
+                    a.outcome
+                );
             }
         }
         out.push_str(&self.evidence_summary());
@@ -247,9 +336,9 @@ pub fn question(ask: &Ask, s: Style) -> String {
     format!(
         "{} {}\n  {} {}\n  {}\n",
         s.bold("Question:"),
-        ask.text,
+        wrap(&ask.text, 10, "  "),
         s.dim("Why:"),
-        s.dim(&ask.why),
+        s.dim(&wrap(&ask.why, 7, "  ")),
         s.dim("Answer yes, no or unknown (y, n, ?).")
     )
 }
@@ -263,7 +352,38 @@ pub fn answers_list(kb: &KnowledgeBase, answers: &[(String, Answer)], s: Style) 
     let mut out = format!("{}\n", s.bold("Answers:"));
     for (i, (fact, value)) in answers.iter().enumerate() {
         let text = kb.question_for(fact).map(|q| q.text.as_str()).unwrap_or("");
-        let _ = writeln!(out, "  {}. {fact:<width$} = {:<7} {}", i + 1, value.as_str(), s.dim(&shorten(text, 60)));
+        let _ = writeln!(
+            out,
+            "  {}. {fact:<width$} = {:<7} {}",
+            i + 1,
+            value.as_str(),
+            s.dim(&shorten(text, 60))
+        );
+    }
+    out
+}
+
+/// Greedy word wrap to [`WIDTH`]; `taken` columns of the first line are
+/// already used, later lines start with `indent`.
+fn wrap(text: &str, taken: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut col = taken;
+    let mut line_empty = true;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if !line_empty && col + 1 + len > WIDTH {
+            out.push('\n');
+            out.push_str(indent);
+            col = indent.len();
+            line_empty = true;
+        }
+        if !line_empty {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += len;
+        line_empty = false;
     }
     out
 }
@@ -288,6 +408,17 @@ mod tests {
     fn shorten_keeps_short_text_and_marks_cuts() {
         assert_eq!(shorten("abc", 5), "abc");
         assert_eq!(shorten("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn prose_wraps_at_the_width_with_an_indent() {
+        let text = "word ".repeat(40);
+        let wrapped = wrap(&text, 10, "  ");
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(lines.len() > 2);
+        assert!(lines[0].len() <= WIDTH - 10 && lines[1].starts_with("  word"));
+        assert!(lines.iter().all(|l| l.len() <= WIDTH));
+        assert_eq!(wrapped.split_whitespace().count(), 40);
     }
 
     #[test]

@@ -26,10 +26,20 @@ pub enum SessionError {
     #[error("no data directory: set MAILTRIAGE_DATA_DIR")]
     NoDataDir,
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The file exists but cannot be read as a session; it is left untouched.
-    #[error("{path}:{line}:{column}: not a readable session ({message}); the file is left as it is")]
-    Corrupt { path: PathBuf, line: usize, column: usize, message: String },
+    #[error(
+        "{path}:{line}:{column}: not a readable session ({message}); the file is left as it is"
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("no session {id:?} in {dir}")]
     NotFound { id: String, dir: PathBuf },
     #[error("no saved sessions in {dir}")]
@@ -82,13 +92,24 @@ const SEPARATOR_LINES: usize = 1;
 
 impl Session {
     pub fn new(id: String) -> Session {
-        Session { format: FORMAT, id, created: now_secs(), updated: 0, pastes: vec![], answers: vec![], outcome: None }
+        Session {
+            format: FORMAT,
+            id,
+            created: now_secs(),
+            updated: 0,
+            pastes: vec![],
+            answers: vec![],
+            outcome: None,
+        }
     }
 
     /// Adds a transcript; only its redacted text is kept.
     pub fn add_paste(&mut self, source: &str, text: &str) -> usize {
         let text = redact_text(text.trim_end_matches(['\n', '\r']));
-        self.pastes.push(Paste { source: source.to_string(), text });
+        self.pastes.push(Paste {
+            source: source.to_string(),
+            text,
+        });
         self.pastes.len()
     }
 
@@ -96,7 +117,11 @@ impl Session {
     /// different pastes (a retry from another network) is compared.
     pub fn transcript(&self) -> String {
         let sep = "\n".repeat(SEPARATOR_LINES + 1);
-        self.pastes.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(&sep)
+        self.pastes
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join(&sep)
     }
 
     /// Maps a line of the combined transcript to (paste index, line in it).
@@ -137,7 +162,10 @@ impl Session {
     }
 
     pub fn answer(&mut self, fact: &str, answer: Option<Answer>) {
-        self.answers.push(AnswerEntry { fact: fact.to_string(), answer });
+        self.answers.push(AnswerEntry {
+            fact: fact.to_string(),
+            answer,
+        });
     }
 
     /// Undoes the last answer; earlier answers (including an earlier value
@@ -148,11 +176,17 @@ impl Session {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn now_millis() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 /// The folder of saved sessions.
@@ -165,14 +199,19 @@ impl Store {
     pub fn data_dir() -> Result<PathBuf, SessionError> {
         match std::env::var_os("MAILTRIAGE_DATA_DIR") {
             Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
-            _ => dirs::data_dir().map(|d| d.join("mailtriage")).ok_or(SessionError::NoDataDir),
+            _ => dirs::data_dir()
+                .map(|d| d.join("mailtriage"))
+                .ok_or(SessionError::NoDataDir),
         }
     }
 
     /// Opens (creating) `<data_dir>/sessions`.
     pub fn open(data_dir: &Path) -> Result<Store, SessionError> {
         let dir = data_dir.join("sessions");
-        std::fs::create_dir_all(&dir).map_err(|source| SessionError::Io { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| SessionError::Io {
+            path: dir.clone(),
+            source,
+        })?;
         Ok(Store { dir })
     }
 
@@ -208,7 +247,10 @@ impl Store {
     pub fn load(&self, id: &str) -> Result<Session, SessionError> {
         let path = self.path(id);
         if !path.exists() {
-            return Err(SessionError::NotFound { id: id.to_string(), dir: self.dir.clone() });
+            return Err(SessionError::NotFound {
+                id: id.to_string(),
+                dir: self.dir.clone(),
+            });
         }
         load_file(&path)
     }
@@ -221,7 +263,11 @@ impl Store {
         for path in self.files()? {
             match load_file(&path) {
                 Ok(s) => {
-                    if best.as_ref().is_none_or(|b| (s.updated, &s.id) > (b.updated, &b.id)) {
+                    let newer = match &best {
+                        None => true,
+                        Some(b) => (s.updated, &s.id) > (b.updated, &b.id),
+                    };
+                    if newer {
                         best = Some(s);
                     }
                 }
@@ -230,12 +276,17 @@ impl Store {
         }
         match best {
             Some(s) => Ok((s, problems)),
-            None => Err(problems.pop().unwrap_or(SessionError::NoSessions { dir: self.dir.clone() })),
+            None => Err(problems.pop().unwrap_or(SessionError::NoSessions {
+                dir: self.dir.clone(),
+            })),
         }
     }
 
     fn files(&self) -> Result<Vec<PathBuf>, SessionError> {
-        let io = |source| SessionError::Io { path: self.dir.clone(), source };
+        let io = |source| SessionError::Io {
+            path: self.dir.clone(),
+            source,
+        };
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
             let path = entry.map_err(io)?.path();
@@ -256,20 +307,43 @@ pub fn to_json(session: &Session) -> String {
 
 /// Reads a session file; anything unreadable is `Corrupt` with its position.
 pub fn load_file(path: &Path) -> Result<Session, SessionError> {
-    let text = std::fs::read(path).map_err(|source| SessionError::Io { path: path.to_path_buf(), source })?;
-    let corrupt = |line, column, message: String| SessionError::Corrupt { path: path.to_path_buf(), line, column, message };
-    let session: Session = serde_json::from_slice(&text).map_err(|e| corrupt(e.line(), e.column(), e.to_string()))?;
+    let text = std::fs::read(path).map_err(|source| SessionError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let corrupt = |line, column, message: String| SessionError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let session: Session =
+        serde_json::from_slice(&text).map_err(|e| corrupt(e.line(), e.column(), e.to_string()))?;
     if session.format != FORMAT {
-        return Err(corrupt(1, 1, format!("format {} is not {FORMAT}", session.format)));
+        return Err(corrupt(
+            1,
+            1,
+            format!("format {} is not {FORMAT}", session.format),
+        ));
     }
     Ok(session)
 }
 
 /// Writes `text` to `path` through a synced temporary file and a rename.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), SessionError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let io = |source| SessionError::Io { path: path.to_path_buf(), source };
-    let mut tmp = tempfile::Builder::new().prefix(".session-").suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io = |source| SessionError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".session-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
     tmp.write_all(text.as_bytes()).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
@@ -281,7 +355,12 @@ fn timestamp_id(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -333,7 +412,10 @@ mod tests {
         assert_eq!(s.answers()["other_network_works"], Answer::No);
         assert_eq!(
             s.answer_list(),
-            vec![("receive_works".to_string(), Answer::Yes), ("other_network_works".to_string(), Answer::No)]
+            vec![
+                ("receive_works".to_string(), Answer::Yes),
+                ("other_network_works".to_string(), Answer::No)
+            ]
         );
         s.answer("receive_works", None);
         assert!(!s.answers().contains_key("receive_works"));
@@ -344,7 +426,10 @@ mod tests {
         let mut s = Session::new("t".into());
         s.add_paste("paste", "AUTH LOGIN\n334 VXNlcm5hbWU6\nYWxpY2VAZXhhbXBsZS5uZXQ=\n334 UGFzc3dvcmQ6\nU3VuZmxvd2VyLTc3\n");
         let json = to_json(&s);
-        assert!(!json.contains("U3VuZmxvd2VyLTc3") && !json.contains("YWxpY2VAZXhhbXBsZS5uZXQ="), "{json}");
+        assert!(
+            !json.contains("U3VuZmxvd2VyLTc3") && !json.contains("YWxpY2VAZXhhbXBsZS5uZXQ="),
+            "{json}"
+        );
         assert!(json.contains("redacted"));
     }
 
@@ -359,11 +444,17 @@ mod tests {
         assert_eq!(store.load(&s.id).unwrap(), s);
         let bad = store.path("20000101-000000");
         std::fs::write(&bad, "{\"format\": 1, \"id\": ").unwrap();
-        assert!(matches!(store.load("20000101-000000"), Err(SessionError::Corrupt { line: 1, .. })));
+        assert!(matches!(
+            store.load("20000101-000000"),
+            Err(SessionError::Corrupt { line: 1, .. })
+        ));
         let (latest, problems) = store.latest().unwrap();
         assert_eq!(latest.id, s.id);
         assert_eq!(problems.len(), 1);
-        assert_eq!(std::fs::read_to_string(&bad).unwrap(), "{\"format\": 1, \"id\": ");
+        assert_eq!(
+            std::fs::read_to_string(&bad).unwrap(),
+            "{\"format\": 1, \"id\": "
+        );
         assert_ne!(store.new_id(), s.id);
     }
 }
