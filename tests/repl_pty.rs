@@ -218,3 +218,31 @@ fn tab_completes_commands_and_paste_blocks_end_at_a_dot() {
     p.exp_string(PROMPT).unwrap();
     quit(p);
 }
+
+#[test]
+fn answers_are_edited_from_the_list_and_only_commands_reach_the_history() {
+    let data = tempfile::tempdir().unwrap();
+    let mut p = start(data.path());
+    paste_file(&mut p, FAILING_ONLY);
+    p.exp_string(QUESTION_PROMPT).unwrap();
+    send_line(&mut p, "y");
+    p.exp_string("cause       auth-backend-fault").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    send_line(&mut p, "answers");
+    p.exp_string("1. receive_works = yes").unwrap();
+    p.exp_string("Change which answer").unwrap();
+    send_line(&mut p, "1");
+    p.exp_string("New answer for receive_works").unwrap();
+    send_line(&mut p, "no");
+    p.exp_string("receive_works = no").unwrap();
+    p.exp_string("cause       auth-bad-credentials").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    quit(p);
+
+    let history = std::fs::read_to_string(data.path().join("history.txt")).unwrap();
+    assert!(history.lines().any(|l| l == "answers"), "{history}");
+    assert!(
+        !history.contains("535") && !history.contains("U3VuZmxvd2VyLTc3"),
+        "a transcript reached the history:\n{history}"
+    );
+}

@@ -213,3 +213,18 @@ fn an_answer_the_evidence_contradicts_is_reported() {
     );
     assert!(text.contains("the evidence is kept"), "{text}");
 }
+
+#[test]
+fn restart_starts_an_empty_session_and_keeps_the_old_one() {
+    let data = tempfile::tempdir().unwrap();
+    let out = run(
+        data.path(),
+        &["repl", FAILING_ONLY],
+        "restart\nevidence\nanswers receive_works yes\n",
+    );
+    let text = stdout(&out);
+    assert!(text.contains("the previous one stays saved as"), "{text}");
+    assert!(text.contains("none yet"), "{text}");
+    assert!(text.contains("receive_works = yes"), "{text}");
+    assert_eq!(sessions(data.path()).len(), 2, "{text}");
+}

@@ -223,17 +223,23 @@ impl Store {
         self.dir.join(format!("{id}.json"))
     }
 
-    /// A fresh id (`YYYYMMDD-HHMMSS`, with a suffix if taken), so a new
+    /// A fresh id, `YYYYMMDD-HHMMSS-xxxx`: the time sorts it for people, the
+    /// suffix (process and nanoseconds) keeps two REPLs started in the same
+    /// second apart, and an id whose file exists is never reused, so a new
     /// session never overwrites another, corrupt or not.
     pub fn new_id(&self) -> String {
         let base = timestamp_id(now_secs());
-        let mut id = base.clone();
-        let mut n = 2;
-        while self.path(&id).exists() {
-            id = format!("{base}-{n}");
-            n += 1;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let mut salt = nanos ^ std::process::id().rotate_left(16);
+        loop {
+            let id = format!("{base}-{:04x}", salt & 0xffff);
+            if !self.path(&id).exists() {
+                return id;
+            }
+            salt = salt.wrapping_add(1);
         }
-        id
     }
 
     /// Saves atomically: a temporary file in the same folder, synced, then renamed.
