@@ -15,6 +15,8 @@ use std::fmt::Write as _;
 const QUOTE_WIDTH: usize = 56;
 /// Prose is wrapped to this many columns.
 const WIDTH: usize = 80;
+/// Lines shown under one fact in the evidence summary.
+const MAX_REFS: usize = 3;
 
 /// Terminal styling; every method is the identity when colour is off.
 #[derive(Debug, Clone, Copy)]
@@ -90,37 +92,38 @@ impl View<'_> {
         if findings.is_empty() {
             return format!("{}\n", s.warn("No evidence found yet: paste an SMTP dialogue, a bounce, a log or an error text."));
         }
-        let rows: Vec<(String, String, String)> = findings
-            .iter()
-            .map(|f| {
-                let (place, quote) = match f.refs.first() {
-                    Some(r) => (
-                        self.place_ref(r),
-                        shorten(first_line(&r.quote), QUOTE_WIDTH),
-                    ),
-                    None => (String::new(), String::new()),
+        let mut rows: Vec<(String, String, String)> = Vec::new();
+        for f in findings {
+            let meaning = self.describe_finding(&f.fact, f.value);
+            if f.refs.is_empty() {
+                rows.push((String::new(), String::new(), meaning));
+                continue;
+            }
+            // Several lines behind one fact are usually attempts compared
+            // (failing here, working there): show them together.
+            for (i, r) in f.refs.iter().take(MAX_REFS).enumerate() {
+                let quote = shorten(first_line(&r.quote), QUOTE_WIDTH);
+                let text = match i {
+                    0 if f.refs.len() > MAX_REFS => {
+                        format!("{meaning} (+{} more)", f.refs.len() - MAX_REFS)
+                    }
+                    0 => meaning.clone(),
+                    _ => String::new(),
                 };
-                let more = if f.refs.len() > 1 {
-                    format!(" (+{} more)", f.refs.len() - 1)
-                } else {
-                    String::new()
-                };
-                (
-                    place,
-                    quote,
-                    format!("{}{more}", self.describe_finding(&f.fact, f.value)),
-                )
-            })
-            .collect();
+                rows.push((self.place_ref(r), quote, text));
+            }
+        }
         let w_place = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
         let w_quote = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
         let mut out = format!("{}\n", s.bold("Evidence:"));
         for (place, quote, meaning) in rows {
-            let _ = writeln!(
-                out,
-                "  {place:<w_place$}  {quote:<w_quote$}  {}",
+            let meaning = if meaning.is_empty() {
+                meaning
+            } else {
                 s.dim(&format!("-> {meaning}"))
-            );
+            };
+            let line = format!("  {place:<w_place$}  {quote:<w_quote$}  {meaning}");
+            let _ = writeln!(out, "{}", line.trim_end());
         }
         out
     }
@@ -217,11 +220,8 @@ impl View<'_> {
                     .first()
                     .map(|r| format!(" ({})", self.place_ref(r)))
                     .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "  - {}",
-                    wrap(&format!("{}: {}{at}", x.label, x.because), 4, "    ")
-                );
+                let text = wrap(&format!("{}: {}", x.label, x.because), 4, "    ");
+                let _ = writeln!(out, "  - {}", append_kept(&text, &at, 4, "    "));
             }
         }
         if !open.is_empty() {
@@ -236,13 +236,9 @@ impl View<'_> {
         let (s, v) = (self.style, self.verdict);
         let mut out = format!("{}\n", s.bold("How the decision was reached:"));
         for (i, step) in v.trace.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "  {}. {} {}",
-                i + 1,
-                s.accent(&step.node),
-                s.dim(&format!("- {}", step.why))
-            );
+            let taken = 6 + step.node.chars().count();
+            let why = wrap(&format!("- {}", step.why), taken, "     ");
+            let _ = writeln!(out, "  {}. {} {}", i + 1, s.accent(&step.node), s.dim(&why));
             let _ = writeln!(out, "     {}", self.decision(&step.decision));
         }
         let _ = writeln!(
@@ -264,21 +260,17 @@ impl View<'_> {
             Decision::Evidence { condition, facts } => {
                 let lines: Vec<String> = facts
                     .iter()
-                    .filter_map(|f| {
-                        f.refs.first().map(|r| {
-                            format!(
-                                "{} at {}: {}",
-                                f.fact,
-                                self.place_ref(r),
-                                shorten(first_line(&r.quote), QUOTE_WIDTH)
-                            )
-                        })
+                    .flat_map(|f| f.refs.iter().take(MAX_REFS).map(move |r| (f, r)))
+                    .map(|(f, r)| {
+                        let quote = shorten(first_line(&r.quote), QUOTE_WIDTH);
+                        format!("{} at {}: {quote}", f.fact, self.place_ref(r))
                     })
                     .collect();
+                let head = wrap(&format!("evidence: {condition}"), 5, "       ");
                 if lines.is_empty() {
-                    format!("evidence: {condition}")
+                    head
                 } else {
-                    format!("evidence: {condition}\n       {}", lines.join("\n       "))
+                    format!("{head}\n       {}", lines.join("\n       "))
                 }
             }
             Decision::Answer { fact, value } => format!("you answered {fact} = {}", value.as_str()),
@@ -388,6 +380,20 @@ fn wrap(text: &str, taken: usize, indent: &str) -> String {
     out
 }
 
+/// Appends `tail` (e.g. " (line 27)") to wrapped text without splitting it.
+/// `taken` columns precede the first line of `text`.
+fn append_kept(text: &str, tail: &str, taken: usize, indent: &str) -> String {
+    let mut last = text.rsplit('\n').next().unwrap_or("").chars().count();
+    if !text.contains('\n') {
+        last += taken;
+    }
+    if tail.is_empty() || last + tail.chars().count() <= WIDTH {
+        format!("{text}{tail}")
+    } else {
+        format!("{text}\n{indent}{}", tail.trim_start())
+    }
+}
+
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("").trim()
 }
@@ -419,6 +425,19 @@ mod tests {
         assert!(lines[0].len() <= WIDTH - 10 && lines[1].starts_with("  word"));
         assert!(lines.iter().all(|l| l.len() <= WIDTH));
         assert_eq!(wrapped.split_whitespace().count(), 40);
+    }
+
+    #[test]
+    fn a_line_reference_is_never_split() {
+        let text = wrap(&"x".repeat(70), 4, "    ");
+        assert_eq!(
+            append_kept(&text, " (line 27)", 4, "    "),
+            format!("{}\n    (line 27)", "x".repeat(70))
+        );
+        assert_eq!(
+            append_kept("short", " (line 2)", 4, "    "),
+            "short (line 2)"
+        );
     }
 
     #[test]
