@@ -11,7 +11,7 @@
 //! extraction or the walk; the REPL re-evaluates a loaded session.
 
 use crate::engine::Answers;
-use crate::evidence::redact::redact_text;
+use crate::evidence::Evidence;
 use crate::kb::Answer;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -103,9 +103,15 @@ impl Session {
         }
     }
 
-    /// Adds a transcript; only its redacted text is kept.
+    /// Adds a transcript; only its redacted text is kept: the lines exactly
+    /// as the evidence layer split, cleaned and redacted them, so any line
+    /// ending (CR-only too) and any AUTH exchange is redacted the same way.
     pub fn add_paste(&mut self, source: &str, text: &str) -> usize {
-        let text = redact_text(text.trim_end_matches(['\n', '\r']));
+        let mut lines = Evidence::from_text(text).lines;
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        let text = lines.join("\n");
         self.pastes.push(Paste {
             source: source.to_string(),
             text,
@@ -437,6 +443,28 @@ mod tests {
             "{json}"
         );
         assert!(json.contains("redacted"));
+    }
+
+    #[test]
+    fn credentials_are_redacted_whatever_the_line_ends() {
+        let exchange = [
+            "AUTH LOGIN",
+            "334 VXNlcm5hbWU6",
+            "YWxpY2VAZXhhbXBsZS5uZXQ=",
+            "334 UGFzc3dvcmQ6",
+            "U3VuZmxvd2VyLTc3",
+            "535 no",
+        ];
+        for end in ["\n", "\r\n", "\r"] {
+            let mut s = Session::new("t".into());
+            s.add_paste("paste", &exchange.join(end));
+            let json = to_json(&s);
+            assert!(
+                !json.contains("U3VuZmxvd2VyLTc3") && !json.contains("YWxpY2VAZXhhbXBsZS5uZXQ="),
+                "{end:?}: {json}"
+            );
+            assert_eq!(s.pastes[0].text.lines().count(), 6, "{end:?}");
+        }
     }
 
     #[test]
