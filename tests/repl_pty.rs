@@ -176,9 +176,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn ctrl_c_cancels_the_input_and_ctrl_d_leaves() {
+fn with_no_arguments_on_a_terminal_ctrl_c_cancels_the_input_and_ctrl_d_leaves() {
     let data = tempfile::tempdir().unwrap();
-    let mut p = start(data.path());
+    let mut p = spawn(data.path(), &[]);
+    p.exp_string("mailtriage session").unwrap();
+    p.exp_string(PROMPT).unwrap();
     p.send("535 5.7.8 half typed").unwrap();
     p.flush().unwrap();
     p.send_control('c').unwrap();

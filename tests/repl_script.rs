@@ -110,7 +110,7 @@ fn pasted_text_ends_at_an_empty_line_and_typos_are_not_evidence() {
     let out = run(
         data.path(),
         &["repl"],
-        "qiut\n535 5.7.8 Error: authentication failed: UGFzc3dvcmQ6\n\nevidence\n",
+        "qiut\n535 5.7.8 Error: authentication failed: UGFzc3dvcmQ6\n\nevidence\nanswers recieve_works yes\n",
     );
     let text = stdout(&out);
     assert!(
@@ -120,6 +120,12 @@ fn pasted_text_ends_at_an_empty_line_and_typos_are_not_evidence() {
     assert!(text.contains("Added paste 1 (1 line)"), "{text}");
     assert!(text.contains("  1. paste (1 line)"), "{text}");
     assert_eq!(text.matches("Added paste").count(), 1, "{text}");
+    assert!(
+        text.contains(
+            "\"recieve_works\" is not a fact an agent can answer (did you mean \"receive_works\"?)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

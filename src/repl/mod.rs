@@ -396,23 +396,9 @@ impl<'a> Repl<'a> {
                 }
             }
         };
-        let fact = match target.parse::<usize>() {
-            Ok(n) if (1..=list.len()).contains(&n) => list[n - 1].0.clone(),
-            Ok(n) => {
-                return self.say(&format!(
-                    "There is no answer {n}; type answers to list them.\n"
-                ))
-            }
-            Err(_) if self.kb.question_for(&target).is_some() => target,
-            Err(_) => {
-                let facts = self.kb.askable_facts();
-                let hint = did_you_mean(&target, facts.iter().copied())
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
-                return self.say(&format!(
-                    "{target:?} is not a fact an agent can answer{hint}.\n"
-                ));
-            }
+        let fact = match self.resolve_fact(&target, &list) {
+            Ok(fact) => fact,
+            Err(msg) => return self.say(&msg),
         };
         let value = match value {
             Some(v) => v,
@@ -433,6 +419,26 @@ impl<'a> Repl<'a> {
                     "{v:?} is not an answer: use yes, no, unknown or clear.\n"
                 )),
             },
+        }
+    }
+
+    /// The fact `answers` names: a number from the list or an askable fact id.
+    fn resolve_fact(&self, target: &str, list: &[(String, Answer)]) -> Result<String, String> {
+        match target.parse::<usize>() {
+            Ok(n) if (1..=list.len()).contains(&n) => Ok(list[n - 1].0.clone()),
+            Ok(n) => Err(format!(
+                "There is no answer {n}; type answers to list them.\n"
+            )),
+            Err(_) if self.kb.question_for(target).is_some() => Ok(target.to_string()),
+            Err(_) => {
+                let facts = self.kb.askable_facts();
+                let hint = did_you_mean(target, facts.iter().copied())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                Err(format!(
+                    "{target:?} is not a fact an agent can answer{hint}.\n"
+                ))
+            }
         }
     }
 
