@@ -248,3 +248,28 @@ fn answers_are_edited_from_the_list_and_only_commands_reach_the_history() {
         "a transcript reached the history:\n{history}"
     );
 }
+
+/// A terminal without bracketed paste delivers a paste as typed lines: the
+/// text is then read up to each empty line, and the pieces together give
+/// the same evidence and the same single question.
+#[test]
+fn a_paste_typed_line_by_line_splits_at_empty_lines_and_asks_the_same_question() {
+    let data = tempfile::tempdir().unwrap();
+    let mut p = start(data.path());
+    let text = std::fs::read_to_string(root().join(FAILING_ONLY)).unwrap();
+    for line in text.lines() {
+        p.send(line).unwrap();
+        p.send("\r").unwrap();
+    }
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Added paste 2").unwrap();
+    p.exp_string("Question: Can the customer still receive mail")
+        .unwrap();
+    p.exp_string(QUESTION_PROMPT).unwrap();
+    send_line(&mut p, "evidence");
+    p.exp_string("2. paste (15 lines)").unwrap();
+    p.exp_string("paste 2, line 13  535 authorization failed")
+        .unwrap();
+    quit(p);
+}
