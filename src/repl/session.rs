@@ -40,8 +40,12 @@ pub enum SessionError {
         column: usize,
         message: String,
     },
-    #[error("no session {id:?} in {dir}")]
-    NotFound { id: String, dir: PathBuf },
+    #[error("no session {id:?} in {dir}{}", recent_note(recent))]
+    NotFound {
+        id: String,
+        dir: PathBuf,
+        recent: Vec<String>,
+    },
     #[error("no saved sessions in {dir}")]
     NoSessions { dir: PathBuf },
 }
@@ -259,9 +263,17 @@ impl Store {
     pub fn load(&self, id: &str) -> Result<Session, SessionError> {
         let path = self.path(id);
         if !path.exists() {
+            let mut recent: Vec<String> = self
+                .files()?
+                .iter()
+                .filter_map(|p| p.file_stem()?.to_str().map(String::from))
+                .collect();
+            recent.reverse();
+            recent.truncate(5);
             return Err(SessionError::NotFound {
                 id: id.to_string(),
                 dir: self.dir.clone(),
+                recent,
             });
         }
         load_file(&path)
@@ -308,6 +320,14 @@ impl Store {
         }
         out.sort();
         Ok(out)
+    }
+}
+
+fn recent_note(recent: &[String]) -> String {
+    if recent.is_empty() {
+        String::new()
+    } else {
+        format!("; the most recent are: {}", recent.join(", "))
     }
 }
 
@@ -490,5 +510,10 @@ mod tests {
             "{\"format\": 1, \"id\": "
         );
         assert_ne!(store.new_id(), s.id);
+        let missing = store.load("nope").unwrap_err().to_string();
+        assert!(
+            missing.contains(&format!("the most recent are: {}, 20000101-000000", s.id)),
+            "{missing}"
+        );
     }
 }
