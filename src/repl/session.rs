@@ -5,7 +5,11 @@
 //! data directory (`$MAILTRIAGE_DATA_DIR`, else the platform data directory
 //! plus `mailtriage`). A save writes a temporary file in the same folder and
 //! renames it over the old one, so a crash or `kill -9` leaves either the old
-//! or the new file, never half of one. Only redacted text is ever stored.
+//! or the new file, never half of one; a failed write (disk full) removes its
+//! temporary file and leaves the old save as it was. Hang-up and termination
+//! signals wait until a save is finished, and temporary files a `kill -9`
+//! left behind are removed when the folder is next opened. Only redacted
+//! text is ever stored.
 //!
 //! Owns: the session model and its files. Must not touch: evidence
 //! extraction or the walk; the REPL re-evaluates a loaded session.
@@ -48,6 +52,19 @@ pub enum SessionError {
     },
     #[error("no saved sessions in {dir}")]
     NoSessions { dir: PathBuf },
+    /// A session written in another format version; it is left untouched.
+    #[error("{path}: session format {found} {}; the file is left as it is", format_note(*found))]
+    Format { path: PathBuf, found: u32 },
+}
+
+fn format_note(found: u32) -> String {
+    if found > FORMAT {
+        format!(
+            "is newer than this mailtriage reads (format {FORMAT}): update mailtriage to resume it"
+        )
+    } else {
+        format!("is older than this mailtriage reads (format {FORMAT}) and cannot be resumed")
+    }
 }
 
 /// One pasted or loaded transcript, redacted.
@@ -215,13 +232,14 @@ impl Store {
         }
     }
 
-    /// Opens (creating) `<data_dir>/sessions`.
+    /// Opens (creating) `<data_dir>/sessions` and removes stale temporary files.
     pub fn open(data_dir: &Path) -> Result<Store, SessionError> {
         let dir = data_dir.join("sessions");
         std::fs::create_dir_all(&dir).map_err(|source| SessionError::Io {
             path: dir.clone(),
             source,
         })?;
+        remove_stale_temporaries(&dir);
         Ok(Store { dir })
     }
 
@@ -323,6 +341,34 @@ impl Store {
     }
 }
 
+/// A temporary file older than this is litter from a process killed
+/// mid-save; a save in flight in another REPL takes milliseconds.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+const TEMP_PREFIX: &str = ".session-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Best effort: litter must not stop a session from starting.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|a| a > STALE_AFTER) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn recent_note(recent: &[String]) -> String {
     if recent.is_empty() {
         String::new()
@@ -349,20 +395,36 @@ pub fn load_file(path: &Path) -> Result<Session, SessionError> {
         column,
         message,
     };
-    let session: Session =
-        serde_json::from_slice(&text).map_err(|e| corrupt(e.line(), e.column(), e.to_string()))?;
-    if session.format != FORMAT {
-        return Err(corrupt(
-            1,
-            1,
-            format!("format {} is not {FORMAT}", session.format),
-        ));
+    // The version first: another format's fields must not read as corruption.
+    #[derive(Deserialize)]
+    struct Version {
+        format: u32,
     }
-    Ok(session)
+    let parse_error = |e: serde_json::Error| corrupt(e.line(), e.column(), e.to_string());
+    let version: Version = serde_json::from_slice(&text).map_err(parse_error)?;
+    if version.format != FORMAT {
+        return Err(SessionError::Format {
+            path: path.to_path_buf(),
+            found: version.format,
+        });
+    }
+    serde_json::from_slice(&text).map_err(parse_error)
 }
 
 /// Writes `text` to `path` through a synced temporary file and a rename.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), SessionError> {
+    write_atomic_with(path, text.as_bytes(), |file, bytes| file.write_all(bytes))
+}
+
+/// [`write_atomic`] with the write itself passed in, so a test can make it
+/// fail the way a full disk does. A failure drops the temporary file (which
+/// deletes it) before anything is renamed, so `path` keeps its old content.
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    write: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
+) -> Result<(), SessionError> {
+    let _held = signals::Hold::new();
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -372,14 +434,65 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), SessionError> {
         source,
     };
     let mut tmp = tempfile::Builder::new()
-        .prefix(".session-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io)?;
-    tmp.write_all(text.as_bytes()).map_err(io)?;
+    write(tmp.as_file_mut(), bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// Holding back the signals that end a process (a closed terminal's
+/// hang-up, a shutdown's termination) for the few milliseconds of a save:
+/// their default action then runs right after it, so no temporary file is
+/// left half-written. The mask is per thread; the REPL saves on its only thread.
+#[cfg(unix)]
+mod signals {
+    pub struct Hold {
+        previous: libc::sigset_t,
+    }
+
+    const HELD: [libc::c_int; 4] = [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM];
+
+    impl Hold {
+        pub fn new() -> Option<Hold> {
+            // SAFETY: the sets are plain values initialised by sigemptyset
+            // before use, and pthread_sigmask only reads and writes them.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                for signal in HELD {
+                    libc::sigaddset(&mut set, signal);
+                }
+                let mut previous: libc::sigset_t = std::mem::zeroed();
+                (libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut previous) == 0)
+                    .then_some(Hold { previous })
+            }
+        }
+    }
+
+    impl Drop for Hold {
+        fn drop(&mut self) {
+            // SAFETY: restores the mask saved by `new`; a signal that came
+            // meanwhile is delivered now.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &self.previous, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    pub struct Hold;
+
+    impl Hold {
+        pub fn new() -> Option<Hold> {
+            None
+        }
+    }
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC.
@@ -515,5 +628,128 @@ mod tests {
             missing.contains(&format!("the most recent are: {}, 20000101-000000", s.id)),
             "{missing}"
         );
+    }
+    fn saved_store() -> (tempfile::TempDir, Store, Session) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut s = Session::new(store.new_id());
+        s.add_paste("paste", "220 mx ESMTP");
+        store.save(&mut s).unwrap();
+        (dir, store, s)
+    }
+
+    fn folder(store: &Store) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A disk that fills up half-way through the write: the error reaches
+    /// the caller, the previous save is intact and no temporary file stays.
+    #[test]
+    fn a_write_failing_half_way_keeps_the_previous_save_and_no_temporary() {
+        let (_dir, store, mut s) = saved_store();
+        let path = store.path(&s.id);
+        let before = std::fs::read(&path).unwrap();
+        s.answer("receive_works", Some(Answer::Yes));
+        let full = |file: &mut std::fs::File, bytes: &[u8]| {
+            file.write_all(&bytes[..bytes.len() / 2])?;
+            Err(std::io::Error::other("No space left on device"))
+        };
+        let err = write_atomic_with(&path, to_json(&s).as_bytes(), full).unwrap_err();
+        assert!(
+            matches!(&err, SessionError::Io { path: p, .. } if *p == path),
+            "{err}"
+        );
+        assert!(
+            err.to_string().ends_with("No space left on device"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(folder(&store), [format!("{}.json", s.id)]);
+    }
+
+    #[cfg(unix)]
+    static HANGUPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[cfg(unix)]
+    extern "C" fn count_hangup(_: libc::c_int) {
+        HANGUPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// A hang-up arriving mid-save is delivered only once the file is in place.
+    #[cfg(unix)]
+    #[test]
+    fn a_hangup_during_a_save_waits_until_the_file_is_in_place() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (_dir, store, mut s) = saved_store();
+        s.answer("receive_works", Some(Answer::Yes));
+        let path = store.path(&s.id);
+        // SAFETY: the handler only touches an atomic.
+        unsafe { libc::signal(libc::SIGHUP, count_hangup as libc::sighandler_t) };
+        let write = |file: &mut std::fs::File, bytes: &[u8]| {
+            // SAFETY: raise sends a signal to this thread, whose handler is set above.
+            unsafe { libc::raise(libc::SIGHUP) };
+            assert_eq!(
+                HANGUPS.load(SeqCst),
+                0,
+                "delivered in the middle of the save"
+            );
+            file.write_all(bytes)
+        };
+        write_atomic_with(&path, to_json(&s).as_bytes(), write).unwrap();
+        assert_eq!(HANGUPS.load(SeqCst), 1, "held back and never delivered");
+        assert_eq!(load_file(&path).unwrap().answers.len(), 1);
+    }
+
+    #[test]
+    fn temporaries_left_by_a_killed_save_are_removed_and_fresh_ones_kept() {
+        let (dir, store, s) = saved_store();
+        let old = store.dir().join(".session-killed.tmp");
+        let fresh = store.dir().join(".session-in-flight.tmp");
+        std::fs::write(&old, "{\"format\": 1, \"id").unwrap();
+        std::fs::write(&fresh, "{\"format\": 1, \"id").unwrap();
+        let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            folder(&store),
+            [
+                ".session-in-flight.tmp".to_string(),
+                format!("{}.json", s.id)
+            ]
+        );
+    }
+
+    #[test]
+    fn another_format_version_is_named_and_the_file_left_alone() {
+        let (_dir, store, _) = saved_store();
+        for (found, says) in [
+            (2, "is newer than this mailtriage reads (format 1)"),
+            (0, "is older"),
+        ] {
+            let path = store.path(&format!("v{found}"));
+            let text = format!("{{\"format\": {found}, \"id\": \"v{found}\", \"turns\": []}}\n");
+            std::fs::write(&path, &text).unwrap();
+            let err = store.load(&format!("v{found}")).unwrap_err();
+            assert!(
+                matches!(err, SessionError::Format { found: f, .. } if f == found),
+                "{err}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("session format {found} {says}")),
+                "{message}"
+            );
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
     }
 }
