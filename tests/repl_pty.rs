@@ -1,12 +1,19 @@
 //! End-to-end REPL tests through a real pseudo-terminal (rexpect): the
 //! binary runs under rustyline exactly as an agent's terminal drives it,
-//! with bracketed paste, Tab completion, Ctrl-C, Ctrl-D and `kill -9`.
+//! with bracketed paste, Tab completion, Ctrl-C, Ctrl-D, `kill -9` and the
+//! terminal closing under it.
 
 use rexpect::process::{Signal, WaitStatus};
 use rexpect::reader::Options;
 use rexpect::session::PtySession;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 /// Generous: the machine running the tests may be loaded.
 const TIMEOUT_MS: u64 = 20_000;
@@ -272,4 +279,170 @@ fn a_paste_typed_line_by_line_splits_at_empty_lines_and_asks_the_same_question()
     p.exp_string("paste 2, line 13  535 authorization failed")
         .unwrap();
     quit(p);
+}
+
+/// A REPL on a pseudo-terminal of the test's own, so that dropping the
+/// master is a real hang-up: the kernel sends SIGHUP and reads and writes on
+/// the terminal fail. (rexpect keeps its master open until it has killed
+/// the child, so it cannot show this.)
+struct Hangable {
+    master: File,
+    child: Child,
+    seen: String,
+}
+
+impl Hangable {
+    /// `nohup`: the REPL then meets the closed terminal as a failed read or write.
+    fn spawn(data: &Path, ignore_hangup: bool) -> Hangable {
+        let master = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open("/dev/ptmx")
+            .unwrap();
+        let fd = master.as_raw_fd();
+        let mut name = [0 as libc::c_char; 128];
+        // SAFETY: fd is an open pty master and `name` outlives the calls.
+        unsafe {
+            assert_eq!(libc::grantpt(fd), 0);
+            assert_eq!(libc::unlockpt(fd), 0);
+            assert_eq!(libc::ptsname_r(fd, name.as_mut_ptr(), name.len()), 0);
+        }
+        // SAFETY: ptsname_r wrote a NUL-terminated name.
+        let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(name.to_str().unwrap())
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailtriage"));
+        cmd.arg("repl")
+            .current_dir(root())
+            .env("MAILTRIAGE_DATA_DIR", data)
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave);
+        let disposition = if ignore_hangup {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
+        };
+        // SAFETY: only async-signal-safe calls between fork and exec; the
+        // terminal on stdin becomes the child's controlling terminal.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::signal(libc::SIGHUP, disposition);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        drop(cmd);
+        Hangable {
+            master,
+            child,
+            seen: String::new(),
+        }
+    }
+
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS);
+        loop {
+            if let Some(at) = self.seen.find(needle) {
+                return self.seen.drain(..at + needle.len()).collect();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no {needle:?} within {TIMEOUT_MS} ms; the terminal shows:\n{}",
+                self.seen
+            );
+            let mut poll = libc::pollfd {
+                fd: self.master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut poll, 1, 200) } > 0 {
+                let mut buf = [0; 4096];
+                match self.master.read(&mut buf) {
+                    Ok(n) if n > 0 => self.seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+                    end => panic!(
+                        "the terminal ended ({end:?}) before {needle:?}:\n{}",
+                        self.seen
+                    ),
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, text: &str) {
+        self.master.write_all(text.as_bytes()).unwrap();
+        self.master.flush().unwrap();
+    }
+
+    /// Closes the terminal and waits for the REPL to end.
+    fn hang_up(self) -> std::process::ExitStatus {
+        let Hangable {
+            master, mut child, ..
+        } = self;
+        drop(master);
+        let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the REPL is still running after its terminal closed");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Answers a question on a terminal that then closes; `repl --resume`
+/// shows the answer, and no temporary file is left behind.
+fn answer_then_close_the_terminal(ignore_hangup: bool) -> std::process::ExitStatus {
+    let data = tempfile::tempdir().unwrap();
+    let mut t = Hangable::spawn(data.path(), ignore_hangup);
+    t.expect("mailtriage session");
+    t.expect(PROMPT);
+    let text = std::fs::read_to_string(root().join(FAILING_ONLY)).unwrap();
+    t.send(&format!("\x1b[200~{text}\x1b[201~\r"));
+    t.expect(QUESTION_PROMPT);
+    t.send("yes\r");
+    t.expect("cause       auth-backend-fault");
+    t.expect(PROMPT);
+    let status = t.hang_up();
+
+    let files = walk(&data.path().join("sessions"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mut r = spawn(data.path(), &["repl", "--resume"]);
+    r.exp_string("(1 paste, 1 answer)").unwrap();
+    r.exp_string("receive_works = yes").unwrap();
+    let shown = r.exp_string("cause       auth-backend-fault").unwrap();
+    assert!(!shown.contains("Question:"), "{shown}");
+    r.exp_string(PROMPT).unwrap();
+    quit(r);
+    status
+}
+
+#[test]
+fn a_closed_terminal_ends_the_repl_by_its_hangup_with_the_answer_saved() {
+    let status = answer_then_close_the_terminal(false);
+    assert_eq!(status.signal(), Some(libc::SIGHUP), "{status:?}");
+}
+
+/// With hang-ups ignored (`nohup`) the REPL meets the closed terminal as a
+/// failed read or write: it saves and ends normally, no panic (exit 101).
+#[test]
+fn a_closed_terminal_under_nohup_saves_and_exits_normally() {
+    let status = answer_then_close_the_terminal(true);
+    assert_eq!(status.code(), Some(0), "{status:?}");
 }

@@ -164,8 +164,27 @@ impl<'a> Repl<'a> {
         Ok(())
     }
 
-    /// Reads and handles inputs until `quit` or end of input.
+    /// Reads and handles inputs until `quit` or end of input, then saves.
+    ///
+    /// A terminal that goes away (hang-up, closed window, broken pipe) shows
+    /// as a failed read or write, or an end of input whose goodbye cannot be
+    /// written: the session is saved all the same and the REPL ends without
+    /// an error, for there is nobody left to tell; a note goes to stderr in
+    /// case that still works.
     pub fn run(&mut self, source: &mut dyn Source) -> Result<(), ReplError> {
+        let ended = self.converse(source);
+        let saved = self.save_on_leaving();
+        if let Err(lost) = ended.and_then(|()| self.farewell(&saved)) {
+            let outcome = match &saved {
+                Ok(_) => format!("session {} is saved", self.session.id),
+                Err(e) => format!("the session could not be saved: {e}"),
+            };
+            let _ = writeln!(std::io::stderr(), "mailtriage: {lost}; {outcome}");
+        }
+        Ok(())
+    }
+
+    fn converse(&mut self, source: &mut dyn Source) -> Result<(), ReplError> {
         loop {
             let prompt_text = self.prompt_text();
             let prompt = Prompt {
@@ -182,12 +201,12 @@ impl<'a> Repl<'a> {
                         source.remember(text.trim());
                     }
                     if let Flow::Quit = self.handle(input, source)? {
-                        break;
+                        return Ok(());
                     }
                 }
             }
         }
-        self.leave()
+        Ok(())
     }
 
     fn prompt_text(&self) -> String {
@@ -274,8 +293,11 @@ impl<'a> Repl<'a> {
         if let Err(e) = self.store.save(&mut self.session) {
             let text = format!(
                 "{}\n",
-                self.style
-                    .warn(&format!("warning: the session could not be saved: {e}"))
+                self.style.warn(&format!(
+                    "warning: the session could not be saved: {e}\n\
+                     The last saved copy is kept and this session goes on in memory; \
+                     free some space, or keep a copy with: save FILE"
+                ))
             );
             self.say(&text)?;
         }
@@ -562,20 +584,29 @@ impl<'a> Repl<'a> {
         out
     }
 
-    fn leave(&mut self) -> Result<(), ReplError> {
+    /// The last save; `Ok(false)` when there was nothing to save.
+    fn save_on_leaving(&mut self) -> Result<bool, SessionError> {
         if self.session.pastes.is_empty() && self.session.answers.is_empty() {
-            return self.say("Nothing to save. Bye.\n");
+            return Ok(false);
         }
+        self.store.save(&mut self.session).map(|_| true)
+    }
+
+    fn farewell(&mut self, saved: &Result<bool, SessionError>) -> Result<(), ReplError> {
         let id = self.session.id.clone();
-        match self.store.save(&mut self.session) {
-            Ok(_) => self.say(&format!(
+        match saved {
+            Ok(false) => self.say("Nothing to save. Bye.\n"),
+            Ok(true) => self.say(&format!(
                 "Session {id} saved; resume with: mailtriage repl --resume {id}\n"
             )),
-            Err(e) => self.say(&format!(
-                "{}\n",
-                self.style
-                    .warn(&format!("the session could not be saved: {e}"))
-            )),
+            Err(e) => {
+                let text = format!(
+                    "{}\n",
+                    self.style
+                        .warn(&format!("the session could not be saved: {e}"))
+                );
+                self.say(&text)
+            }
         }
     }
 }
