@@ -1,10 +1,13 @@
 //! The REPL driven by a script: stdin is not a terminal, so the same
 //! commands are read line by line. Also the session files: redacted,
-//! resumable, and a corrupt one reported and left alone.
+//! resumable, a corrupt one or one of another format reported and left
+//! alone, a save that fails (disk full) keeping the previous one, and two
+//! REPLs on one session never mixing their files.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 const BOTH_SESSIONS: &str = "transcripts/auth-backend-fault-01-broadband-vs-dialup.txt";
 const FAILING_ONLY: &str = "transcripts/auth-backend-fault-02-failing-session-only.txt";
@@ -14,24 +17,33 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn run(data: &Path, args: &[&str], script: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailtriage"))
-        .args(args)
+fn command(data: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailtriage"));
+    cmd.args(args)
         .current_dir(root())
         .env("MAILTRIAGE_DATA_DIR", data)
         .env_remove("NO_COLOR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mailtriage");
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn feed(mut cmd: Command, script: &str) -> Child {
+    let mut child = cmd.spawn().expect("run mailtriage");
     child
         .stdin
         .take()
         .unwrap()
         .write_all(script.as_bytes())
         .unwrap();
-    child.wait_with_output().unwrap()
+    child
+}
+
+fn run(data: &Path, args: &[&str], script: &str) -> Output {
+    feed(command(data, args), script)
+        .wait_with_output()
+        .unwrap()
 }
 
 fn stdout(out: &Output) -> String {
@@ -188,20 +200,154 @@ fn a_corrupt_session_is_reported_not_loaded_and_not_overwritten() {
     let bad = data.path().join("sessions/20260101-000000.json");
     let garbage = "{\"format\": 1, \"id\": \"20260101-000000\", \"pastes\": [";
     std::fs::write(&bad, garbage).unwrap();
-    let out = run(
-        data.path(),
-        &["repl", "--resume", "20260101-000000"],
-        "quit\n",
-    );
+    // Work that would be saved if the REPL went on with a fresh session.
+    let work = format!("load {FAILING_ONLY}\nyes\nquit\n");
+    let out = run(data.path(), &["repl", "--resume", "20260101-000000"], &work);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("20260101-000000.json:1:") && err.contains("not a readable session"),
         "{err}"
     );
-    let out = run(data.path(), &["repl", "--resume"], "");
+    let out = run(data.path(), &["repl", "--resume"], &work);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(sessions(data.path()), [bad.clone()]);
+    let out = run(data.path(), &["repl"], &work);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(sessions(data.path()).len(), 2);
     assert_eq!(std::fs::read_to_string(&bad).unwrap(), garbage);
+}
+
+/// A session from a newer mailtriage is named as such, not called corrupt;
+/// `--resume` without an ID skips it with a note and takes the newest it can read.
+#[test]
+fn a_session_of_another_format_version_is_named_and_left_alone() {
+    let data = tempfile::tempdir().unwrap();
+    run(data.path(), &["repl", FAILING_ONLY], "yes\n");
+    let newer = data.path().join("sessions/20991231-000000-ffff.json");
+    let text = "{\"format\": 2, \"id\": \"20991231-000000-ffff\", \"turns\": []}\n";
+    std::fs::write(&newer, text).unwrap();
+    let out = run(
+        data.path(),
+        &["repl", "--resume", "20991231-000000-ffff"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("20991231-000000-ffff.json: session format 2 is newer than this mailtriage reads (format 1): update mailtriage"),
+        "{err}"
+    );
+    let out = run(data.path(), &["repl", "--resume"], "");
+    let text_out = stdout(&out);
+    assert!(
+        text_out.contains("skipped ") && text_out.contains("session format 2 is newer"),
+        "{text_out}"
+    );
+    assert!(text_out.contains("(1 paste, 1 answer)"), "{text_out}");
+    assert_eq!(std::fs::read_to_string(&newer).unwrap(), text);
+}
+
+/// The disk fills up in the middle of a save (a file size limit makes the
+/// write fail half-way, as root too): the agent is warned, the REPL goes on
+/// in memory, the previous save is intact and no temporary file is left.
+#[test]
+fn a_save_failing_half_way_warns_and_keeps_the_previous_save() {
+    let data = tempfile::tempdir().unwrap();
+    run(data.path(), &["repl", FAILING_ONLY], "yes\n");
+    let files = sessions(data.path());
+    let before = std::fs::read(&files[0]).unwrap();
+    let limit = (before.len() / 2) as libc::rlim_t;
+    let mut cmd = command(data.path(), &["repl", "--resume"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            // Writing past the limit then fails with EFBIG instead of a signal.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = feed(cmd, "answers receive_works no\nanswers\nquit\n")
+        .wait_with_output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    let warning = text
+        .find("warning: the session could not be saved")
+        .expect(&text);
+    assert!(
+        text[warning..].starts_with(&format!(
+            "warning: the session could not be saved: {}: File too large",
+            files[0].display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("The last saved copy is kept and this session goes on in memory"),
+        "{text}"
+    );
+    assert!(text.contains("cause       auth-bad-credentials"), "{text}");
+    assert!(text.contains("1. receive_works = no"), "{text}");
+    assert_eq!(text.matches("could not be saved").count(), 2, "{text}");
+    assert_eq!(sessions(data.path()), files, "a temporary file was left");
+    assert_eq!(std::fs::read(&files[0]).unwrap(), before);
+
+    let out = run(data.path(), &["repl", "--resume"], "");
+    let text = stdout(&out);
+    assert!(text.contains("1. receive_works = yes"), "{text}");
+}
+
+/// Two REPLs saving the same session over and over: the last save wins and
+/// every save is whole, so the file always reads as one of them, even to a
+/// reader looking at it while they write.
+#[test]
+fn two_repls_on_one_session_leave_one_whole_file() {
+    let data = tempfile::tempdir().unwrap();
+    run(data.path(), &["repl", FAILING_ONLY], "yes\n");
+    let files = sessions(data.path());
+    let id = files[0].file_stem().unwrap().to_str().unwrap().to_string();
+    let toggles = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("answers receive_works {}\n", ["no", "yes"][i % 2]))
+            .collect()
+    };
+    let (a_turns, b_turns) = (40, 25);
+    let repls: Vec<_> = [a_turns, b_turns]
+        .map(|n| {
+            let child = feed(
+                command(data.path(), &["repl", "--resume", &id]),
+                &toggles(n),
+            );
+            std::thread::spawn(move || child.wait_with_output().unwrap())
+        })
+        .into();
+    let mut reads = 0;
+    while !repls.iter().all(|r| r.is_finished()) {
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        let parsed = serde_json::from_str::<serde_json::Value>(&text);
+        assert!(parsed.is_ok(), "read {reads}: a partial file:\n{text}");
+        reads += 1;
+    }
+    for repl in repls {
+        let out = repl.join().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(!stdout(&out).contains("could not be saved"), "{out:?}");
+    }
+    assert_eq!(sessions(data.path()), files, "a temporary file was left");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    let answers = saved["answers"].as_array().unwrap().len();
+    assert!(
+        answers == 1 + a_turns || answers == 1 + b_turns,
+        "{answers} answers: not one REPL's log"
+    );
 }
 
 #[test]
