@@ -211,7 +211,7 @@ fn a_corrupt_session_is_reported_not_loaded_and_not_overwritten() {
     );
     let out = run(data.path(), &["repl", "--resume"], &work);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert_eq!(sessions(data.path()), [bad.clone()]);
+    assert_eq!(sessions(data.path()), std::slice::from_ref(&bad));
     let out = run(data.path(), &["repl"], &work);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(sessions(data.path()).len(), 2);

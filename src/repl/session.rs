@@ -689,7 +689,12 @@ mod tests {
         s.answer("receive_works", Some(Answer::Yes));
         let path = store.path(&s.id);
         // SAFETY: the handler only touches an atomic.
-        unsafe { libc::signal(libc::SIGHUP, count_hangup as libc::sighandler_t) };
+        unsafe {
+            libc::signal(
+                libc::SIGHUP,
+                count_hangup as *const () as libc::sighandler_t,
+            )
+        };
         let write = |file: &mut std::fs::File, bytes: &[u8]| {
             // SAFETY: raise sends a signal to this thread, whose handler is set above.
             unsafe { libc::raise(libc::SIGHUP) };
