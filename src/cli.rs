@@ -13,7 +13,7 @@ use crate::engine::Answers;
 use crate::kb::{Answer, KnowledgeBase};
 use crate::ticket::{self, Input, Ticket};
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufReader, IsTerminal};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,7 +27,8 @@ Examples:
   mailtriage classify transcripts/
   mailtriage classify --answer receive_works=yes ticket.txt
   cat tickets.jsonl | mailtriage classify --jsonl - > results.jsonl
-  mailtriage rules check rules/";
+  mailtriage rules check rules/
+  mailtriage eval transcripts/ --min-accuracy 0.95";
 
 #[derive(Debug, Parser)]
 #[command(name = "mailtriage", version, about = "Triage email sending and delivery problems from pasted transcripts", after_help = AFTER_HELP)]
@@ -47,6 +48,36 @@ pub enum Command {
     /// Work with the knowledge base.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Measure the knowledge base on a labelled corpus (DIR/expected.tsv).
+    #[command(after_help = EVAL_HELP)]
+    Eval(EvalArgs),
+}
+
+const EVAL_HELP: &str = "\
+DIR/expected.tsv has a header line, then one row per transcript: file, cause,
+owner and answers (fact=value pairs separated by ;), tab-separated. Every row is
+classified with its answers. Questions per ticket are counted by replaying each
+ticket as an agent would: start from the evidence alone and answer each question
+the engine asks from the row (unknown when the row has no answer) until it asks
+no more.";
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The labelled corpus folder.
+    #[arg(value_name = "DIR", default_value = "transcripts")]
+    pub dir: PathBuf,
+    /// Exit 1 when cause accuracy is below this fraction (0..1).
+    #[arg(long, value_name = "X")]
+    pub min_accuracy: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalFormat {
+    Text,
+    Json,
 }
 
 const CLASSIFY_HELP: &str = "\
@@ -102,6 +133,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             run_classify(&kb, args)
         }
         Some(Command::Rules(RulesCommand::Check { dir })) => rules_check(dir.or(cli.rules)),
+        Some(Command::Eval(args)) => {
+            let kb = load_kb(cli.rules.as_deref())?;
+            run_eval(&kb, &args)
+        }
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
@@ -134,21 +169,114 @@ fn rules_check(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_eval(kb: &KnowledgeBase, args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    if let Some(min) = args.min_accuracy {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&min),
+            "--min-accuracy {min}: give a fraction between 0 and 1, e.g. 0.95"
+        );
+    }
+    let report = crate::eval::evaluate(kb, &args.dir)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        EvalFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        EvalFormat::Text => write_eval(&mut out, &report)?,
+    }
+    let below = args
+        .min_accuracy
+        .is_some_and(|min| report.cause_accuracy < min);
+    if below {
+        eprintln!(
+            "mailtriage: cause accuracy {:.1}% is below the floor {:.1}%",
+            report.cause_accuracy * 100.0,
+            args.min_accuracy.unwrap_or(0.0) * 100.0
+        );
+    }
+    Ok(if below {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_eval(out: &mut impl Write, r: &crate::eval::Report) -> std::io::Result<()> {
+    writeln!(out, "{}: {} labelled tickets", r.dir.display(), r.rows)?;
+    writeln!(
+        out,
+        "cause accuracy  {:>6.1}%  ({}/{})",
+        r.cause_accuracy * 100.0,
+        r.cause_correct,
+        r.rows
+    )?;
+    writeln!(
+        out,
+        "owner accuracy  {:>6.1}%  ({}/{})",
+        r.owner_accuracy * 100.0,
+        r.owner_correct,
+        r.rows
+    )?;
+    writeln!(
+        out,
+        "questions per ticket: mean {:.2}, max {}",
+        r.questions_mean, r.questions_max
+    )?;
+    if r.questions_max > 0 {
+        writeln!(out, "  most asked: {}", r.questions_max_files.join(", "))?;
+    }
+    writeln!(
+        out,
+        "\n  {:<32}{:>9}{:>10}{:>8}{:>10}{:>8}",
+        "cause", "expected", "predicted", "correct", "precision", "recall"
+    )?;
+    for c in &r.per_cause {
+        writeln!(
+            out,
+            "  {:<32}{:>9}{:>10}{:>8}{:>10.2}{:>8.2}",
+            c.cause, c.expected, c.predicted, c.correct, c.precision, c.recall
+        )?;
+    }
+    if r.confusions.is_empty() {
+        writeln!(out, "\nno confusions")?;
+    } else {
+        writeln!(out, "\nconfusions (expected -> got):")?;
+        for c in &r.confusions {
+            writeln!(
+                out,
+                "  {} -> {} ({}): {}",
+                c.expected,
+                c.got,
+                c.files.len(),
+                c.files.join(", ")
+            )?;
+        }
+    }
+    for row in r.results.iter().filter(|row| row.error.is_some()) {
+        writeln!(out, "error: {}", row.error.as_deref().unwrap_or(""))?;
+    }
+    Ok(())
+}
+
 /// Parses `FACT=VALUE` answers, checking the fact and value are known.
 pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answers> {
     let mut answers = Answers::new();
     for item in raw {
-        let (fact, value) = item
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes"))?;
+        let (fact, value) = item.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes")
+        })?;
         let fact = fact.trim();
         if kb.question_for(fact).is_none() {
             let known = kb.askable_facts();
-            let hint = crate::kb::did_you_mean(fact, known.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default();
+            let hint = crate::kb::did_you_mean(fact, known.iter().copied())
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
             anyhow::bail!("--answer {item:?}: unknown fact {fact:?}{hint}; the facts an agent can answer are: {}", known.join(", "));
         }
-        let answer = Answer::parse(value)
-            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)"))?;
+        let answer = Answer::parse(value).ok_or_else(|| {
+            anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)")
+        })?;
         answers.insert(fact.to_string(), answer);
     }
     Ok(answers)
@@ -156,8 +284,16 @@ pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answe
 
 fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let global = parse_answers(kb, &args.answers)?;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
-    let paths = if args.paths.is_empty() { vec!["-".to_string()] } else { args.paths.clone() };
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let paths = if args.paths.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        args.paths.clone()
+    };
     let mut writer = Writer::new(std::io::stdout().lock(), format);
     let mut all_classified = true;
     let mut emit = |result: classify::TicketResult, writer: &mut Writer<_>| -> anyhow::Result<()> {
@@ -179,19 +315,30 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
         }
     }
     let _stdout = writer.finish()?;
-    Ok(if all_classified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if all_classified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn read_tickets(input: &Input, jsonl: bool) -> Vec<Result<Ticket, ticket::TicketError>> {
     let mut out = Vec::new();
     match input {
-        Input::Stdin if jsonl => ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t)),
+        Input::Stdin if jsonl => {
+            ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t))
+        }
         Input::Stdin => out.push(ticket::read_transcript("-".into(), std::io::stdin().lock())),
         Input::Path(path) => {
             let id = path.display().to_string();
             match std::fs::File::open(path) {
-                Err(e) => out.push(Err(ticket::TicketError { id, message: ticket::describe_io(&e) })),
-                Ok(file) if jsonl || ticket::is_jsonl(path) => ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t)),
+                Err(e) => out.push(Err(ticket::TicketError {
+                    id,
+                    message: ticket::describe_io(&e),
+                })),
+                Ok(file) if jsonl || ticket::is_jsonl(path) => {
+                    ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t))
+                }
                 Ok(file) => out.push(ticket::read_transcript(id, file)),
             }
         }
