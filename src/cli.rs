@@ -171,10 +171,7 @@ fn rules_check(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 
 fn run_eval(kb: &KnowledgeBase, args: &EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(min) = args.min_accuracy {
-        anyhow::ensure!(
-            (0.0..=1.0).contains(&min),
-            "--min-accuracy {min}: give a fraction between 0 and 1, e.g. 0.95"
-        );
+        anyhow::ensure!((0.0..=1.0).contains(&min), "--min-accuracy {min}: give a fraction between 0 and 1, e.g. 0.95");
     }
     let report = crate::eval::evaluate(kb, &args.dir)?;
     let mut out = std::io::stdout().lock();
@@ -185,72 +182,33 @@ fn run_eval(kb: &KnowledgeBase, args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         EvalFormat::Text => write_eval(&mut out, &report)?,
     }
-    let below = args
-        .min_accuracy
-        .is_some_and(|min| report.cause_accuracy < min);
+    let below = args.min_accuracy.is_some_and(|min| report.cause_accuracy < min);
     if below {
-        eprintln!(
-            "mailtriage: cause accuracy {:.1}% is below the floor {:.1}%",
-            report.cause_accuracy * 100.0,
-            args.min_accuracy.unwrap_or(0.0) * 100.0
-        );
+        let floor = args.min_accuracy.unwrap_or(0.0) * 100.0;
+        eprintln!("mailtriage: cause accuracy {:.1}% is below the floor {floor:.1}%", report.cause_accuracy * 100.0);
     }
-    Ok(if below {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if below { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn write_eval(out: &mut impl Write, r: &crate::eval::Report) -> std::io::Result<()> {
     writeln!(out, "{}: {} labelled tickets", r.dir.display(), r.rows)?;
-    writeln!(
-        out,
-        "cause accuracy  {:>6.1}%  ({}/{})",
-        r.cause_accuracy * 100.0,
-        r.cause_correct,
-        r.rows
-    )?;
-    writeln!(
-        out,
-        "owner accuracy  {:>6.1}%  ({}/{})",
-        r.owner_accuracy * 100.0,
-        r.owner_correct,
-        r.rows
-    )?;
-    writeln!(
-        out,
-        "questions per ticket: mean {:.2}, max {}",
-        r.questions_mean, r.questions_max
-    )?;
+    writeln!(out, "cause accuracy  {:>6.1}%  ({}/{})", r.cause_accuracy * 100.0, r.cause_correct, r.rows)?;
+    writeln!(out, "owner accuracy  {:>6.1}%  ({}/{})", r.owner_accuracy * 100.0, r.owner_correct, r.rows)?;
+    writeln!(out, "questions per ticket: mean {:.2}, max {}", r.questions_mean, r.questions_max)?;
     if r.questions_max > 0 {
         writeln!(out, "  most asked: {}", r.questions_max_files.join(", "))?;
     }
-    writeln!(
-        out,
-        "\n  {:<32}{:>9}{:>10}{:>8}{:>10}{:>8}",
-        "cause", "expected", "predicted", "correct", "precision", "recall"
-    )?;
+    let header = ("cause", "expected", "predicted", "correct", "precision", "recall");
+    writeln!(out, "\n  {:<32}{:>9}{:>10}{:>8}{:>10}{:>8}", header.0, header.1, header.2, header.3, header.4, header.5)?;
     for c in &r.per_cause {
-        writeln!(
-            out,
-            "  {:<32}{:>9}{:>10}{:>8}{:>10.2}{:>8.2}",
-            c.cause, c.expected, c.predicted, c.correct, c.precision, c.recall
-        )?;
+        writeln!(out, "  {:<32}{:>9}{:>10}{:>8}{:>10.2}{:>8.2}", c.cause, c.expected, c.predicted, c.correct, c.precision, c.recall)?;
     }
     if r.confusions.is_empty() {
         writeln!(out, "\nno confusions")?;
     } else {
         writeln!(out, "\nconfusions (expected -> got):")?;
         for c in &r.confusions {
-            writeln!(
-                out,
-                "  {} -> {} ({}): {}",
-                c.expected,
-                c.got,
-                c.files.len(),
-                c.files.join(", ")
-            )?;
+            writeln!(out, "  {} -> {} ({}): {}", c.expected, c.got, c.files.len(), c.files.join(", "))?;
         }
     }
     for row in r.results.iter().filter(|row| row.error.is_some()) {
@@ -263,20 +221,17 @@ fn write_eval(out: &mut impl Write, r: &crate::eval::Report) -> std::io::Result<
 pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answers> {
     let mut answers = Answers::new();
     for item in raw {
-        let (fact, value) = item.split_once('=').ok_or_else(|| {
-            anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes")
-        })?;
+        let (fact, value) = item
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes"))?;
         let fact = fact.trim();
         if kb.question_for(fact).is_none() {
             let known = kb.askable_facts();
-            let hint = crate::kb::did_you_mean(fact, known.iter().copied())
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+            let hint = crate::kb::did_you_mean(fact, known.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default();
             anyhow::bail!("--answer {item:?}: unknown fact {fact:?}{hint}; the facts an agent can answer are: {}", known.join(", "));
         }
-        let answer = Answer::parse(value).ok_or_else(|| {
-            anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)")
-        })?;
+        let answer = Answer::parse(value)
+            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)"))?;
         answers.insert(fact.to_string(), answer);
     }
     Ok(answers)
@@ -284,16 +239,8 @@ pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answe
 
 fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let global = parse_answers(kb, &args.answers)?;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Jsonl
-    });
-    let paths = if args.paths.is_empty() {
-        vec!["-".to_string()]
-    } else {
-        args.paths.clone()
-    };
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
+    let paths = if args.paths.is_empty() { vec!["-".to_string()] } else { args.paths.clone() };
     let mut writer = Writer::new(std::io::stdout().lock(), format);
     let mut all_classified = true;
     let mut emit = |result: classify::TicketResult, writer: &mut Writer<_>| -> anyhow::Result<()> {
@@ -315,30 +262,19 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
         }
     }
     let _stdout = writer.finish()?;
-    Ok(if all_classified {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if all_classified { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn read_tickets(input: &Input, jsonl: bool) -> Vec<Result<Ticket, ticket::TicketError>> {
     let mut out = Vec::new();
     match input {
-        Input::Stdin if jsonl => {
-            ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t))
-        }
+        Input::Stdin if jsonl => ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t)),
         Input::Stdin => out.push(ticket::read_transcript("-".into(), std::io::stdin().lock())),
         Input::Path(path) => {
             let id = path.display().to_string();
             match std::fs::File::open(path) {
-                Err(e) => out.push(Err(ticket::TicketError {
-                    id,
-                    message: ticket::describe_io(&e),
-                })),
-                Ok(file) if jsonl || ticket::is_jsonl(path) => {
-                    ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t))
-                }
+                Err(e) => out.push(Err(ticket::TicketError { id, message: ticket::describe_io(&e) })),
+                Ok(file) if jsonl || ticket::is_jsonl(path) => ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t)),
                 Ok(file) => out.push(ticket::read_transcript(id, file)),
             }
         }
