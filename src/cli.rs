@@ -107,12 +107,36 @@ pub struct ClassifyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Load and validate a knowledge base; print every problem with file:line:column.
+    /// Load, validate and lint a knowledge base; print every problem with file:line:column.
+    #[command(after_help = CHECK_HELP)]
     Check {
         /// The rules folder [default: the --rules folder, else the embedded rules].
         dir: Option<PathBuf>,
+        /// Fail (exit 1) on lint warnings too.
+        #[arg(long)]
+        strict: bool,
+        /// Labelled corpus for diagnosis coverage [default: transcripts/ when it has an expected.tsv].
+        #[arg(long, value_name = "DIR")]
+        corpus: Option<PathBuf>,
+        /// Do not measure diagnosis coverage on a corpus.
+        #[arg(long, conflicts_with = "corpus")]
+        no_corpus: bool,
+    },
+    /// Draw the decision tree as Graphviz DOT or Mermaid.
+    Graph {
+        /// The rules folder [default: the --rules folder, else the embedded rules].
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = crate::kb::graph::GraphFormat::Dot)]
+        format: crate::kb::graph::GraphFormat,
     },
 }
+
+const CHECK_HELP: &str = "\
+Validation errors (bad syntax, unknown ids, loops) and lint errors (a signature
+that misses one of its examples or matches a counter-example) exit 2. Lint
+warnings (switch cases that can never be first, questions that never change
+the outcome, facts nothing sets or reads, diagnoses no labelled transcript
+reaches) are printed and exit 0, or 1 with --strict.";
 
 /// Runs the command line; returns the process exit code.
 pub fn run() -> ExitCode {
@@ -132,7 +156,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let kb = load_kb(cli.rules.as_deref())?;
             run_classify(&kb, args)
         }
-        Some(Command::Rules(RulesCommand::Check { dir })) => rules_check(dir.or(cli.rules)),
+        Some(Command::Rules(RulesCommand::Check { dir, strict, corpus, no_corpus })) => {
+            let corpus = if no_corpus { None } else { Some(corpus.unwrap_or_else(|| PathBuf::from("transcripts"))) };
+            rules_check(dir.or(cli.rules), strict, corpus)
+        }
+        Some(Command::Rules(RulesCommand::Graph { dir, format })) => {
+            let kb = load_kb(dir.or(cli.rules).as_deref())?;
+            print!("{}", crate::kb::graph::render(&kb, format));
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Eval(args)) => {
             let kb = load_kb(cli.rules.as_deref())?;
             run_eval(&kb, &args)
@@ -154,19 +186,61 @@ pub fn load_kb(dir: Option<&std::path::Path>) -> anyhow::Result<KnowledgeBase> {
     kb.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn rules_check(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let kb = load_kb(dir.as_deref())?;
+fn rules_check(dir: Option<PathBuf>, strict: bool, corpus: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let files = match &dir {
+        Some(dir) => crate::kb::dir_sources(dir)?,
+        None => crate::kb::embedded_sources(),
+    };
+    let kb = KnowledgeBase::from_sources(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let samples = match corpus.as_deref() {
+        Some(dir) if dir.join(crate::eval::EXPECTED).is_file() => Some(read_samples(dir)?),
+        Some(dir) => {
+            eprintln!("note: {} has no {}; diagnosis coverage not checked", dir.display(), crate::eval::EXPECTED);
+            None
+        }
+        None => None,
+    };
+    let findings = crate::kb::lint::lint(&kb, &files, samples.as_deref());
+    for finding in &findings {
+        println!("{finding}");
+    }
+    let errors = findings.iter().filter(|f| f.severity == crate::kb::lint::Severity::Error).count();
+    let warnings = findings.len() - errors;
     println!(
-        "ok: {} signatures, {} facts, {} questions, {} nodes, {} diagnoses, {} suspects, {} templates",
+        "{}: {} signatures, {} facts, {} questions, {} nodes, {} diagnoses, {} suspects, {} templates; {errors} error{}, {warnings} warning{}",
+        if errors > 0 { "failed" } else { "ok" },
         kb.signatures.len(),
         kb.facts.len() + kb.taxonomy.agent_facts.len(),
         kb.questions.len(),
         kb.nodes.len(),
         kb.diagnoses.len(),
         kb.suspects.len(),
-        kb.templates.len()
+        kb.templates.len(),
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(match (errors, warnings) {
+        (0, 0) => ExitCode::SUCCESS,
+        (0, _) if !strict => ExitCode::SUCCESS,
+        (0, _) => ExitCode::from(1),
+        _ => ExitCode::from(2),
+    })
+}
+
+/// The labelled transcripts of a corpus folder, for lint coverage.
+fn read_samples(dir: &std::path::Path) -> anyhow::Result<Vec<crate::kb::lint::Sample>> {
+    let rows = crate::eval::read_expected(dir)?;
+    let mut samples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let path = dir.join(&row.file);
+        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        samples.push(crate::kb::lint::Sample {
+            name: row.file,
+            evidence: crate::evidence::Evidence::from_bytes(&bytes),
+            answers: row.answers,
+        });
+    }
+    Ok(samples)
 }
 
 fn run_eval(kb: &KnowledgeBase, args: &EvalArgs) -> anyhow::Result<ExitCode> {
