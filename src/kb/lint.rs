@@ -129,6 +129,11 @@ const MAX_FACTS_ENUMERATED: usize = 10;
 impl Linter<'_> {
     /// Where `needle` first stands at or after `from`, else `from`.
     fn locate(&self, from: &Origin, needle: &str) -> Origin {
+        self.locate_nth(from, needle, 0)
+    }
+
+    /// Where the `nth` (0-based) `needle` stands at or after `from`, else `from`.
+    fn locate_nth(&self, from: &Origin, needle: &str, nth: usize) -> Origin {
         let Some(file) = self.files.iter().find(|f| f.path == from.file) else {
             return from.clone();
         };
@@ -138,10 +143,17 @@ impl Linter<'_> {
             .take(from.line.saturating_sub(1))
             .map(str::len)
             .sum();
-        match file.text[start..].find(needle) {
-            Some(found) if !needle.is_empty() => position(&file.path, &file.text, start + found),
+        match file.text[start..].match_indices(needle).nth(nth) {
+            Some((found, _)) if !needle.is_empty() => position(&file.path, &file.text, start + found),
             _ => from.clone(),
         }
+    }
+
+    /// Where case `i` of a switch stands: its `then:`, counting earlier
+    /// cases with the same target.
+    fn locate_case(&self, at: &Origin, cases: &[super::model::Case], i: usize) -> Origin {
+        let same = cases[..i].iter().filter(|c| c.then == cases[i].then).count();
+        self.locate_nth(at, &format!("then: \"{}\"", cases[i].then), same)
     }
 
     /// Where an example string stands: its first line as RON writes it.
@@ -282,7 +294,7 @@ impl Linter<'_> {
                 targets.push(case.then.clone());
                 continue;
             }
-            let case_at = self.locate(at, &format!("then: \"{}\"", case.then));
+            let case_at = self.locate_case(at, cases, i);
             let holds_somewhere = assignments(&domains).any(|a| {
                 let values: BTreeMap<&str, Answer> = facts.iter().copied().zip(a).collect();
                 eval(&case.when, &values)
@@ -292,7 +304,7 @@ impl Linter<'_> {
                 let f = Finding::new(Severity::Warning, case_at, format!("in switch \"{id}\", the case `{}` -> \"{}\" can never be the first to hold", engine::describe(&case.when), case.then));
                 match cover {
                     Some(j) => f.note(
-                        at.clone(),
+                        self.locate_case(at, cases, j),
                         format!(
                             "the earlier case `{}` -> \"{}\" holds whenever it does",
                             engine::describe(&cases[j].when),
