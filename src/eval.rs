@@ -314,7 +314,7 @@ fn confusions(results: &[RowResult]) -> Vec<Confusion> {
             files,
         })
         .collect();
-    out.sort_by(|a, b| b.files.len().cmp(&a.files.len()));
+    out.sort_by_key(|c| std::cmp::Reverse(c.files.len()));
     out
 }
 
