@@ -9,6 +9,12 @@ use mailtriage::evidence::Evidence;
 use mailtriage::kb::KnowledgeBase;
 use std::path::Path;
 
+/// Where the taxonomy deliberately reads a reply differently from Sisimai:
+/// Amazon SES's "Email address is not verified. The following identities
+/// failed the check" refuses the From identity for the account, which the
+/// taxonomy calls a rejected sender; Sisimai files it under `norelaying`.
+const KNOWN_DIFFERENCES: [(&str, &str); 1] = [("sender-address-rejected", "norelaying")];
+
 const SUBMISSION: [&str; 12] = [
     "auth-backend-fault",
     "auth-bad-credentials",
@@ -53,7 +59,8 @@ fn submission_causes_appear_only_with_their_sisimai_reason() {
             continue;
         }
         fired += 1;
-        if kb.cause(&verdict.cause).map(|c| c.reason.as_str()) != Some(reason) {
+        let agrees = kb.cause(&verdict.cause).map(|c| c.reason.as_str()) == Some(reason);
+        if !agrees && !KNOWN_DIFFERENCES.contains(&(verdict.cause.as_str(), reason)) {
             wrong.push(format!(
                 "{path}: labelled {reason}, classified {}",
                 verdict.cause
