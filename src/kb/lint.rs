@@ -144,7 +144,9 @@ impl Linter<'_> {
             .map(str::len)
             .sum();
         match file.text[start..].match_indices(needle).nth(nth) {
-            Some((found, _)) if !needle.is_empty() => position(&file.path, &file.text, start + found),
+            Some((found, _)) if !needle.is_empty() => {
+                position(&file.path, &file.text, start + found)
+            }
             _ => from.clone(),
         }
     }
@@ -152,7 +154,10 @@ impl Linter<'_> {
     /// Where case `i` of a switch stands: its `then:`, counting earlier
     /// cases with the same target.
     fn locate_case(&self, at: &Origin, cases: &[super::model::Case], i: usize) -> Origin {
-        let same = cases[..i].iter().filter(|c| c.then == cases[i].then).count();
+        let same = cases[..i]
+            .iter()
+            .filter(|c| c.then == cases[i].then)
+            .count();
         self.locate_nth(at, &format!("then: \"{}\"", cases[i].then), same)
     }
 
