@@ -126,6 +126,7 @@ pub enum RulesCommand {
     Graph {
         /// The rules folder [default: the --rules folder, else the embedded rules].
         dir: Option<PathBuf>,
+        /// Graphviz DOT (render with `dot -Tsvg`) or a Mermaid flowchart.
         #[arg(long, value_enum, default_value_t = crate::kb::graph::GraphFormat::Dot)]
         format: crate::kb::graph::GraphFormat,
     },
