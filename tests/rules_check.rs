@@ -170,3 +170,35 @@ fn graph_of_a_folder_draws_that_folder() {
         "{out}"
     );
 }
+
+#[test]
+fn a_shadowed_case_in_a_large_switch_is_found() {
+    // the start node reads too many facts to enumerate together, so its
+    // cases are compared pairwise; a case inserted after a wider one must
+    // still be reported
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&root().join("rules"), dir.path());
+    let start = dir.path().join("tree/start.ron");
+    let text = std::fs::read_to_string(&start).unwrap();
+    let anchor = "(when: Fact(\"message_accepted\"), then: \"accepted\"),";
+    assert!(
+        text.contains(anchor),
+        "the fixture changed; update this test"
+    );
+    let shadowed = format!("{anchor}\n            (when: All([Fact(\"message_accepted\"), Fact(\"session_established\")]), then: \"delivered\"),");
+    std::fs::write(&start, text.replacen(anchor, &shadowed, 1)).unwrap();
+    let out = stdout(&mailtriage(&[
+        "rules",
+        "check",
+        dir.path().to_str().unwrap(),
+        "--no-corpus",
+    ]));
+    assert!(
+        out.contains("warning: in switch \"start\", the case `message_accepted and session_established` -> \"delivered\" can never be the first to hold"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the earlier case `message_accepted` -> \"accepted\" holds whenever it does"),
+        "{out}"
+    );
+}

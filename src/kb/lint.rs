@@ -123,8 +123,26 @@ struct Linter<'a> {
 /// Which edges of the tree can be taken: node id -> targets.
 type LiveEdges = BTreeMap<String, Vec<String>>;
 
-/// At most this many facts in one Switch are checked exhaustively (3^n cases).
+/// At most this many facts are enumerated together (up to 3^n assignments).
 const MAX_FACTS_ENUMERATED: usize = 10;
+
+/// What lint found about one switch case.
+enum Fate {
+    /// Some facts make it the first case to hold.
+    Live,
+    /// It can hold, but an earlier case (if one alone does) always holds too.
+    Shadowed(Option<usize>),
+    /// No values of its facts make it hold.
+    Never,
+}
+
+/// The distinct facts some conditions read, sorted.
+fn facts_of<'c>(conditions: impl IntoIterator<Item = &'c Condition>) -> Vec<&'c str> {
+    let mut facts: Vec<&str> = conditions.into_iter().flat_map(|c| c.facts()).collect();
+    facts.sort_unstable();
+    facts.dedup();
+    facts
+}
 
 impl Linter<'_> {
     /// Where `needle` first stands at or after `from`, else `from`.
@@ -272,66 +290,95 @@ impl Linter<'_> {
         cases: &[super::model::Case],
         otherwise: &str,
     ) -> Vec<String> {
-        let mut facts: Vec<&str> = cases.iter().flat_map(|c| c.when.facts()).collect();
-        facts.sort_unstable();
-        facts.dedup();
-        if facts.len() > MAX_FACTS_ENUMERATED {
-            // too many to enumerate: assume every edge can be taken
-            return cases
-                .iter()
-                .map(|c| c.then.clone())
-                .chain(std::iter::once(otherwise.to_string()))
-                .collect();
-        }
-        let domains: Vec<Vec<Answer>> = facts.iter().map(|f| self.domain(f)).collect();
-        let mut first_for = vec![false; cases.len() + 1];
-        for assignment in assignments(&domains) {
-            let values: BTreeMap<&str, Answer> = facts.iter().copied().zip(assignment).collect();
-            let first = cases
-                .iter()
-                .position(|c| eval(&c.when, &values))
-                .unwrap_or(cases.len());
-            first_for[first] = true;
-        }
+        let (fates, otherwise_live) = self.case_fates(cases);
         let mut targets = Vec::new();
-        for (i, case) in cases.iter().enumerate() {
-            if first_for[i] {
-                targets.push(case.then.clone());
-                continue;
-            }
+        for (i, (case, fate)) in cases.iter().zip(&fates).enumerate() {
             let case_at = self.locate_case(at, cases, i);
-            let holds_somewhere = assignments(&domains).any(|a| {
-                let values: BTreeMap<&str, Answer> = facts.iter().copied().zip(a).collect();
-                eval(&case.when, &values)
-            });
-            let finding = if holds_somewhere {
-                let cover = (0..i).find(|&j| implies(&case.when, &cases[j].when, &facts, &domains));
-                let f = Finding::new(Severity::Warning, case_at, format!("in switch \"{id}\", the case `{}` -> \"{}\" can never be the first to hold", engine::describe(&case.when), case.then));
-                match cover {
-                    Some(j) => f.note(
-                        self.locate_case(at, cases, j),
-                        format!(
-                            "the earlier case `{}` -> \"{}\" holds whenever it does",
-                            engine::describe(&cases[j].when),
-                            cases[j].then
-                        ),
-                    ),
-                    None => f.note(
-                        at.clone(),
-                        "the earlier cases together hold whenever it does",
-                    ),
+            let describe = engine::describe(&case.when);
+            let finding = match fate {
+                Fate::Live => {
+                    targets.push(case.then.clone());
+                    continue;
                 }
-                .hint("move the case before the cases that cover it, or remove it")
-            } else {
-                Finding::new(Severity::Warning, case_at, format!("in switch \"{id}\", the case `{}` -> \"{}\" can never hold", engine::describe(&case.when), case.then))
-                    .hint("a fact it needs is never set by any signature nor asked; check the fact names and the signatures' `sets`")
+                Fate::Shadowed(cover) => {
+                    let f = Finding::new(Severity::Warning, case_at, format!("in switch \"{id}\", the case `{describe}` -> \"{}\" can never be the first to hold", case.then));
+                    match cover {
+                        Some(j) => f.note(
+                            self.locate_case(at, cases, *j),
+                            format!("the earlier case `{}` -> \"{}\" holds whenever it does", engine::describe(&cases[*j].when), cases[*j].then),
+                        ),
+                        None => f.note(at.clone(), "the earlier cases together hold whenever it does"),
+                    }
+                    .hint("move the case before the cases that cover it, or remove it")
+                }
+                Fate::Never => Finding::new(Severity::Warning, case_at, format!("in switch \"{id}\", the case `{describe}` -> \"{}\" can never hold", case.then))
+                    .hint("a fact it needs is never set by any signature nor asked; check the fact names and the signatures' `sets`"),
             };
             self.out.push(finding);
         }
-        if first_for[cases.len()] {
+        if otherwise_live {
             targets.push(otherwise.to_string());
         }
         targets
+    }
+
+    /// Whether each case can be the first to hold, and whether `otherwise`
+    /// can be reached. Small switches are enumerated exactly; in larger ones
+    /// each case is compared with each earlier case alone.
+    fn case_fates(&self, cases: &[super::model::Case]) -> (Vec<Fate>, bool) {
+        let facts = facts_of(cases.iter().map(|c| &c.when));
+        let domains: Vec<Vec<Answer>> = facts.iter().map(|f| self.domain(f)).collect();
+        if facts.len() <= MAX_FACTS_ENUMERATED {
+            let mut first_for = vec![false; cases.len() + 1];
+            for assignment in assignments(&domains) {
+                let values: BTreeMap<&str, Answer> =
+                    facts.iter().copied().zip(assignment).collect();
+                let first = cases
+                    .iter()
+                    .position(|c| eval(&c.when, &values))
+                    .unwrap_or(cases.len());
+                first_for[first] = true;
+            }
+            let fates = (0..cases.len())
+                .map(|i| match first_for[i] {
+                    true => Fate::Live,
+                    false if !self.satisfiable(&cases[i].when) => Fate::Never,
+                    false => Fate::Shadowed(
+                        (0..i).find(|&j| self.implies(&cases[i].when, &cases[j].when)),
+                    ),
+                })
+                .collect();
+            return (fates, first_for[cases.len()]);
+        }
+        let fates = (0..cases.len())
+            .map(|i| {
+                if !self.satisfiable(&cases[i].when) {
+                    return Fate::Never;
+                }
+                match (0..i).find(|&j| self.implies(&cases[i].when, &cases[j].when)) {
+                    Some(j) => Fate::Shadowed(Some(j)),
+                    None => Fate::Live,
+                }
+            })
+            .collect();
+        (fates, true)
+    }
+
+    fn satisfiable(&self, c: &Condition) -> bool {
+        let facts = facts_of(std::iter::once(c));
+        let domains: Vec<Vec<Answer>> = facts.iter().map(|f| self.domain(f)).collect();
+        let holds = assignments(&domains).any(|a| eval(c, &facts.iter().copied().zip(a).collect()));
+        holds
+    }
+
+    /// Whether `b` holds whenever `a` does, over the facts the two read.
+    fn implies(&self, a: &Condition, b: &Condition) -> bool {
+        let facts = facts_of([a, b]);
+        if facts.len() > MAX_FACTS_ENUMERATED {
+            return false;
+        }
+        let domains: Vec<Vec<Answer>> = facts.iter().map(|f| self.domain(f)).collect();
+        implies(a, b, &facts, &domains)
     }
 
     fn effective_reachability(&mut self, live: &LiveEdges) {
