@@ -13,7 +13,7 @@ use crate::engine::Answers;
 use crate::kb::{Answer, KnowledgeBase};
 use crate::ticket::{self, Input, Ticket};
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufReader, IsTerminal};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,7 +27,8 @@ Examples:
   mailtriage classify transcripts/
   mailtriage classify --answer receive_works=yes ticket.txt
   cat tickets.jsonl | mailtriage classify --jsonl - > results.jsonl
-  mailtriage rules check rules/";
+  mailtriage rules check rules/
+  mailtriage eval transcripts/ --min-accuracy 0.95";
 
 #[derive(Debug, Parser)]
 #[command(name = "mailtriage", version, about = "Triage email sending and delivery problems from pasted transcripts", after_help = AFTER_HELP)]
@@ -49,6 +50,9 @@ pub enum Command {
     Rules(RulesCommand),
     /// The interactive triage shell (the default with no arguments on a terminal).
     Repl(ReplArgs),
+    /// Measure the knowledge base on a labelled corpus (DIR/expected.tsv).
+    #[command(after_help = EVAL_HELP)]
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +63,33 @@ pub struct ReplArgs {
     /// Transcript files to load first.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+const EVAL_HELP: &str = "\
+DIR/expected.tsv has a header line, then one row per transcript: file, cause,
+owner and answers (fact=value pairs separated by ;), tab-separated. Every row is
+classified with its answers. Questions per ticket are counted by replaying each
+ticket as an agent would: start from the evidence alone and answer each question
+the engine asks from the row (unknown when the row has no answer) until it asks
+no more.";
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The labelled corpus folder.
+    #[arg(value_name = "DIR", default_value = "transcripts")]
+    pub dir: PathBuf,
+    /// Exit 1 when cause accuracy is below this fraction (0..1).
+    #[arg(long, value_name = "X")]
+    pub min_accuracy: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalFormat {
+    Text,
+    Json,
 }
 
 const CLASSIFY_HELP: &str = "\
@@ -88,12 +119,37 @@ pub struct ClassifyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Load and validate a knowledge base; print every problem with file:line:column.
+    /// Load, validate and lint a knowledge base; print every problem with file:line:column.
+    #[command(after_help = CHECK_HELP)]
     Check {
         /// The rules folder [default: the --rules folder, else the embedded rules].
         dir: Option<PathBuf>,
+        /// Fail (exit 1) on lint warnings too.
+        #[arg(long)]
+        strict: bool,
+        /// Labelled corpus for diagnosis coverage [default: transcripts/ when it has an expected.tsv].
+        #[arg(long, value_name = "DIR")]
+        corpus: Option<PathBuf>,
+        /// Do not measure diagnosis coverage on a corpus.
+        #[arg(long, conflicts_with = "corpus")]
+        no_corpus: bool,
+    },
+    /// Draw the decision tree as Graphviz DOT or Mermaid.
+    Graph {
+        /// The rules folder [default: the --rules folder, else the embedded rules].
+        dir: Option<PathBuf>,
+        /// Graphviz DOT (render with `dot -Tsvg`) or a Mermaid flowchart.
+        #[arg(long, value_enum, default_value_t = crate::kb::graph::GraphFormat::Dot)]
+        format: crate::kb::graph::GraphFormat,
     },
 }
+
+const CHECK_HELP: &str = "\
+Validation errors (bad syntax, unknown ids, loops) and lint errors (a signature
+that misses one of its examples or matches a counter-example) exit 2. Lint
+warnings (switch cases that can never be first, questions that never change
+the outcome, facts nothing sets or reads, diagnoses no labelled transcript
+reaches) are printed and exit 0, or 1 with --strict.";
 
 /// Runs the command line; returns the process exit code.
 pub fn run() -> ExitCode {
@@ -113,7 +169,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let kb = load_kb(cli.rules.as_deref())?;
             run_classify(&kb, args)
         }
-        Some(Command::Rules(RulesCommand::Check { dir })) => rules_check(dir.or(cli.rules)),
+        Some(Command::Rules(RulesCommand::Check { dir, strict, corpus, no_corpus })) => {
+            let corpus = if no_corpus { None } else { Some(corpus.unwrap_or_else(|| PathBuf::from("transcripts"))) };
+            rules_check(dir.or(cli.rules), strict, corpus)
+        }
+        Some(Command::Rules(RulesCommand::Graph { dir, format })) => {
+            let kb = load_kb(dir.or(cli.rules).as_deref())?;
+            print!("{}", crate::kb::graph::render(&kb, format));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Eval(args)) => {
+            let kb = load_kb(cli.rules.as_deref())?;
+            run_eval(&kb, &args)
+        }
         Some(Command::Repl(args)) => run_repl(cli.rules.as_deref(), args),
         None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
             run_repl(cli.rules.as_deref(), ReplArgs { resume: None, files: vec![] })
@@ -142,19 +210,109 @@ pub fn load_kb(dir: Option<&std::path::Path>) -> anyhow::Result<KnowledgeBase> {
     kb.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn rules_check(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let kb = load_kb(dir.as_deref())?;
+fn rules_check(dir: Option<PathBuf>, strict: bool, corpus: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let files = match &dir {
+        Some(dir) => crate::kb::dir_sources(dir)?,
+        None => crate::kb::embedded_sources(),
+    };
+    let kb = KnowledgeBase::from_sources(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let samples = match corpus.as_deref() {
+        Some(dir) if dir.join(crate::eval::EXPECTED).is_file() => Some(read_samples(dir)?),
+        Some(dir) => {
+            eprintln!("note: {} has no {}; diagnosis coverage not checked", dir.display(), crate::eval::EXPECTED);
+            None
+        }
+        None => None,
+    };
+    let findings = crate::kb::lint::lint(&kb, &files, samples.as_deref());
+    for finding in &findings {
+        println!("{finding}");
+    }
+    let errors = findings.iter().filter(|f| f.severity == crate::kb::lint::Severity::Error).count();
+    let warnings = findings.len() - errors;
     println!(
-        "ok: {} signatures, {} facts, {} questions, {} nodes, {} diagnoses, {} suspects, {} templates",
+        "{}: {} signatures, {} facts, {} questions, {} nodes, {} diagnoses, {} suspects, {} templates; {errors} error{}, {warnings} warning{}",
+        if errors > 0 { "failed" } else { "ok" },
         kb.signatures.len(),
         kb.facts.len() + kb.taxonomy.agent_facts.len(),
         kb.questions.len(),
         kb.nodes.len(),
         kb.diagnoses.len(),
         kb.suspects.len(),
-        kb.templates.len()
+        kb.templates.len(),
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(match (errors, warnings) {
+        (0, 0) => ExitCode::SUCCESS,
+        (0, _) if !strict => ExitCode::SUCCESS,
+        (0, _) => ExitCode::from(1),
+        _ => ExitCode::from(2),
+    })
+}
+
+/// The labelled transcripts of a corpus folder, for lint coverage.
+fn read_samples(dir: &std::path::Path) -> anyhow::Result<Vec<crate::kb::lint::Sample>> {
+    let rows = crate::eval::read_expected(dir)?;
+    let mut samples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let path = dir.join(&row.file);
+        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        samples.push(crate::kb::lint::Sample {
+            name: row.file,
+            evidence: crate::evidence::Evidence::from_bytes(&bytes),
+            answers: row.answers,
+        });
+    }
+    Ok(samples)
+}
+
+fn run_eval(kb: &KnowledgeBase, args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    if let Some(min) = args.min_accuracy {
+        anyhow::ensure!((0.0..=1.0).contains(&min), "--min-accuracy {min}: give a fraction between 0 and 1, e.g. 0.95");
+    }
+    let report = crate::eval::evaluate(kb, &args.dir)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        EvalFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        EvalFormat::Text => write_eval(&mut out, &report)?,
+    }
+    let below = args.min_accuracy.is_some_and(|min| report.cause_accuracy < min);
+    if below {
+        let floor = args.min_accuracy.unwrap_or(0.0) * 100.0;
+        eprintln!("mailtriage: cause accuracy {:.1}% is below the floor {floor:.1}%", report.cause_accuracy * 100.0);
+    }
+    Ok(if below { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn write_eval(out: &mut impl Write, r: &crate::eval::Report) -> std::io::Result<()> {
+    writeln!(out, "{}: {} labelled tickets", r.dir.display(), r.rows)?;
+    writeln!(out, "cause accuracy  {:>6.1}%  ({}/{})", r.cause_accuracy * 100.0, r.cause_correct, r.rows)?;
+    writeln!(out, "owner accuracy  {:>6.1}%  ({}/{})", r.owner_accuracy * 100.0, r.owner_correct, r.rows)?;
+    writeln!(out, "questions per ticket: mean {:.2}, max {}", r.questions_mean, r.questions_max)?;
+    if r.questions_max > 0 {
+        writeln!(out, "  most asked: {}", r.questions_max_files.join(", "))?;
+    }
+    let header = ("cause", "expected", "predicted", "correct", "precision", "recall");
+    writeln!(out, "\n  {:<32}{:>9}{:>10}{:>8}{:>10}{:>8}", header.0, header.1, header.2, header.3, header.4, header.5)?;
+    for c in &r.per_cause {
+        writeln!(out, "  {:<32}{:>9}{:>10}{:>8}{:>10.2}{:>8.2}", c.cause, c.expected, c.predicted, c.correct, c.precision, c.recall)?;
+    }
+    if r.confusions.is_empty() {
+        writeln!(out, "\nno confusions")?;
+    } else {
+        writeln!(out, "\nconfusions (expected -> got):")?;
+        for c in &r.confusions {
+            writeln!(out, "  {} -> {} ({}): {}", c.expected, c.got, c.files.len(), c.files.join(", "))?;
+        }
+    }
+    for row in r.results.iter().filter(|row| row.error.is_some()) {
+        writeln!(out, "error: {}", row.error.as_deref().unwrap_or(""))?;
+    }
+    Ok(())
 }
 
 /// Parses `FACT=VALUE` answers, checking the fact and value are known.

@@ -9,3 +9,4 @@ pub mod ticket;
 pub mod cli;
 pub mod report;
 pub mod repl;
+pub mod eval;

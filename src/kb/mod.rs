@@ -6,6 +6,8 @@
 //! evidence extraction or the walk itself; it only describes them as data.
 
 mod error;
+pub mod graph;
+pub mod lint;
 mod load;
 pub mod model;
 mod validate;
