@@ -17,6 +17,8 @@ use std::io::{BufReader, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod escalate;
+
 const AFTER_HELP: &str = "\
 Exit codes:
   0  every ticket classified (or the command succeeded)
@@ -47,6 +49,9 @@ pub enum Command {
     /// Work with the knowledge base.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write the escalation packet for one ticket (text, Markdown, JSON or e-mail).
+    #[command(after_help = escalate::ESCALATE_HELP)]
+    Escalate(escalate::EscalateArgs),
 }
 
 const CLASSIFY_HELP: &str = "\
@@ -102,6 +107,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             run_classify(&kb, args)
         }
         Some(Command::Rules(RulesCommand::Check { dir })) => rules_check(dir.or(cli.rules)),
+        Some(Command::Escalate(args)) => escalate::run(cli.rules.as_deref(), args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
