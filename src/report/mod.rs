@@ -166,8 +166,28 @@ pub fn compile(kb: &KnowledgeBase) -> Result<tera::Tera, ReportError> {
     Ok(tera)
 }
 
+/// The last compiled template set, keyed by a hash of the template files:
+/// compiling is the slow part of rendering, and the REPL renders often.
+static COMPILED: std::sync::Mutex<Option<(u64, std::sync::Arc<tera::Tera>)>> = std::sync::Mutex::new(None);
+
+fn compiled(kb: &KnowledgeBase) -> Result<std::sync::Arc<tera::Tera>, ReportError> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    kb.templates.hash(&mut hasher);
+    let key = hasher.finish();
+    let mut cache = COMPILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((k, tera)) = cache.as_ref() {
+        if *k == key {
+            return Ok(tera.clone());
+        }
+    }
+    let tera = std::sync::Arc::new(compile(kb)?);
+    *cache = Some((key, tera.clone()));
+    Ok(tera)
+}
+
 fn render_template(kb: &KnowledgeBase, packet: &Packet) -> Result<String, ReportError> {
-    let tera = compile(kb)?;
+    let tera = compiled(kb)?;
     let context = tera::Context::from_serialize(packet).map_err(|e| ReportError::Template(error_chain(&e)))?;
     let text = tera
         .render(&packet.target.template, &context)
