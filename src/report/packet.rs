@@ -95,7 +95,10 @@ pub struct Onset {
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Environment {
+    /// Source addresses, with their PTR names when shown.
     pub sources: Vec<SourceInfo>,
+    /// Networks named without an address ("dial-up", "broadband").
+    pub networks: Vec<String>,
     pub servers: Vec<ServerInfo>,
     pub client: Option<ClientInfo>,
 }
@@ -418,6 +421,13 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                 env.sources.push(SourceInfo { address: address.clone(), ptr: None, line: item.line });
             }
             ItemKind::Connect { host, port, .. } if !host.is_empty() => add_server(&mut env, input, item, host, *port),
+            // the banner names the server when the paste starts after the connect
+            ItemKind::Reply(reply) if reply.code == 220 && !reply.quoted && reply.phase == crate::evidence::Phase::Greeting => {
+                let name = reply.text.split_whitespace().next().unwrap_or("");
+                if name.contains('.') && !env.servers.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+                    env.servers.push(ServerInfo { name: name.to_string(), address: None, port: None, line: item.line });
+                }
+            }
             ItemKind::Field { name, value }
                 if env.client.is_none() && (name.eq_ignore_ascii_case("x-mailer") || name.eq_ignore_ascii_case("user-agent")) =>
             {
@@ -428,7 +438,11 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
     }
     for attempt in &input.evidence.attempts {
         if let Some(source) = &attempt.source {
-            if !env.sources.iter().any(|s| &s.address == source) {
+            if source.parse::<std::net::IpAddr>().is_err() {
+                if !env.networks.contains(source) {
+                    env.networks.push(source.clone());
+                }
+            } else if !env.sources.iter().any(|s| &s.address == source) {
                 env.sources.push(SourceInfo { address: source.clone(), ptr: None, line: attempt.first_line });
             }
         }
