@@ -77,6 +77,9 @@ pub struct ClassifyArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Show AUTH usernames decoded in quoted lines (never passwords).
+    #[arg(long)]
+    pub show_usernames: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +181,11 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
         };
         for t in tickets {
             let result = match t {
+                Ok(t) if args.show_usernames => {
+                    let mut result = classify::classify(kb, &t, &global);
+                    classify::show_usernames(&mut result, &t.text);
+                    result
+                }
                 Ok(t) => classify::classify(kb, &t, &global),
                 Err(err) => classify::TicketResult::from_error(&err),
             };

@@ -109,6 +109,19 @@ fn usernames_are_shown_decoded_only_when_asked() {
     assert!(shown.contains("<username: dana@example.net>"), "{shown}");
 }
 
+#[test]
+fn classify_shows_usernames_in_quotes_only_when_asked() {
+    let text = std::fs::read_to_string(repo("tests/data/redaction/auth-login-inline-username.txt")).expect("transcript");
+    let ticket = mailtriage::ticket::Ticket { id: "t".into(), text: text.clone().into_bytes(), answers: Answers::new(), notes: vec![] };
+    let mut result = mailtriage::classify::classify(&kb(), &ticket, &Answers::new());
+    let hidden = serde_json::to_string(&result).expect("json");
+    mailtriage::classify::show_usernames(&mut result, text.as_bytes());
+    let shown = serde_json::to_string(&result).expect("json");
+    assert!(!hidden.contains("erin@example.net"), "{hidden}");
+    assert!(shown.contains("<username: erin@example.net>"), "{shown}");
+    assert!(!shown.contains("Maple#Leaf77"), "{shown}");
+}
+
 /// Credentials in a transcript, found without the product's redaction code:
 /// the client line after any `334` prompt, and initial responses after
 /// `AUTH <mechanism>`; with their decoded passwords.

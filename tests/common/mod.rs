@@ -87,7 +87,12 @@ pub fn decoded_eml(raw: &str) -> String {
 pub fn all_outputs(kb: &KnowledgeBase, id: &str, text: &str, answers: &Answers, targets: &[Option<&str>]) -> Vec<(String, String)> {
     let ticket = Ticket { id: id.to_string(), text: text.as_bytes().to_vec(), answers: answers.clone(), notes: vec![] };
     let result = classify::classify(kb, &ticket, &Answers::new());
-    let mut out = vec![("classify json".to_string(), serde_json::to_string(&result).expect("json"))];
+    let mut shown = result.clone();
+    classify::show_usernames(&mut shown, text.as_bytes());
+    let mut out = vec![
+        ("classify json".to_string(), serde_json::to_string(&result).expect("json")),
+        ("classify json, usernames shown".to_string(), serde_json::to_string(&shown).expect("json")),
+    ];
     let evidence = Evidence::from_text(text);
     let verdict = engine::evaluate(kb, &evidence, answers);
     for target in targets {
