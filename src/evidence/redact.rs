@@ -140,7 +140,7 @@ static URL_CREDS: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `user:pass@host` without a scheme (curl `-x`, config lines, notes).
 static BARE_CREDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?P<pre>(?:^|[\s'"=(<]))(?P<cred>[A-Za-z0-9._%+!-]+:[^\s/@:'"]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"#).unwrap()
+    Regex::new(r#"(?P<pre>(?:^|[\s'"=(<]))(?P<cred>[A-Za-z0-9._%+!-]+:[^\s/@:'"<>;()]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"#).unwrap()
 });
 static AUTH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?P<pre>\b(?:proxy-)?authorization:\s*(?:basic|bearer|digest|ntlm|negotiate)?\s*)(?P<cred>\S.*?)\s*$")
@@ -159,7 +159,7 @@ static USER_PASS_OPTION: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 static PASSWORD_NOTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?P<pre>\b(?:password|passwort|passwd|pwd|pw)\b\s*(?:is|was|[:=])\s*)(?P<cred>"[^"]+"|'[^']+'|[^\s,;]+)"#)
+    Regex::new(r#"(?i)(?P<pre>(?:\b|_)(?:(?:password|passwort|passwd|pwd|pw)\b["']?\s*(?:is|was|[:=])|pass\b["']?\s*[:=])\s*)(?P<cred>"[^"]+"|'[^']+'|[^\s,;"'}]+)"#)
         .unwrap()
 });
 /// POP3 `PASS secret` (and FTP), typed by hand in a telnet test.
@@ -407,7 +407,9 @@ fn not_a_secret(whole: &str, value: &str) -> bool {
         return true;
     }
     let user = value.split(':').next().unwrap_or("").to_ascii_lowercase();
-    value.contains(':') && NOT_USERS.contains(&user.as_str())
+    // Exim logs the authenticator and the user as `A=dovecot_login:alice@example.net`
+    let authenticator = ["login", "plain", "cram", "sasl"].iter().any(|m| user.contains(m));
+    value.contains(':') && (NOT_USERS.contains(&user.as_str()) || authenticator || HEADER_NAME.is_match(value.split(':').next().unwrap_or("")))
 }
 
 /// Words that follow "password is" in notes without being a password.
@@ -448,6 +450,9 @@ const PROSE_WORDS: &[&str] = &[
     "missing",
     "empty",
 ];
+
+/// `Mail-From:a@b` in a header without its space: a header name, not a user.
+static HEADER_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Z][A-Za-z]*(?:-[A-Za-z]+)+$").unwrap());
 
 /// Prefixes of `word:x@host` that are header names or URI schemes, not users.
 const NOT_USERS: &[&str] = &[
@@ -702,6 +707,15 @@ mod tests {
     }
 
     #[test]
+    fn config_lines_with_passwords_are_redacted() {
+        let r = redact("{\"user\": \"a\", \"password\": \"hunter5\"}\nSMTP_PASSWORD=hunter6\nsmtp_pass: hunter7");
+        let out = r.lines.join("\n");
+        for secret in ["hunter5", "hunter6", "hunter7"] {
+            assert!(!out.contains(secret), "{secret} survived:\n{out}");
+        }
+    }
+
+    #[test]
     fn inline_login_username_then_password_prompt() {
         let r = redact("AUTH LOGIN YWxpY2U=\n334 UGFzc3dvcmQ6\nczNjcjN0\n235 ok");
         assert_eq!(r.lines[0], "AUTH LOGIN <redacted: username, 8 bytes>");
@@ -780,7 +794,7 @@ reply: b'235 2.7.0 Accepted\\r\\n'";
 
     #[test]
     fn capability_lines_and_mailto_are_not_secrets() {
-        let r = redact("250-AUTH LOGIN PLAIN\n<~  250-AUTH PLAIN LOGIN\nrua=mailto:dmarc@example.com\nS: 250 AUTH PLAIN");
+        let r = redact("250-AUTH LOGIN PLAIN\n<~  250-AUTH PLAIN LOGIN\nrua=mailto:dmarc@example.com\nS: 250 AUTH PLAIN\nP=esmtpsa A=dovecot_login:frank@example.net S=1\nMessage-ID:<14a3e1b4b5a.1@zoho.example.com>\nMail-From:sironeko@example.org IP:192.0.2.222");
         assert!(r.secrets.is_empty(), "{:?}", r.lines);
     }
 
