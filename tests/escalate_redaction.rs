@@ -9,8 +9,14 @@ use base64::Engine as _;
 use common::*;
 use mailtriage::engine::Answers;
 
-const ALL_TARGETS: [Option<&str>; 6] =
-    [None, Some("sending-service"), Some("access-isp"), Some("recipient-service"), Some("sender-dns"), Some("customer")];
+const ALL_TARGETS: [Option<&str>; 6] = [
+    None,
+    Some("sending-service"),
+    Some("access-isp"),
+    Some("recipient-service"),
+    Some("sender-dns"),
+    Some("customer"),
+];
 
 fn check_form(form: &str) {
     let dir = repo("tests/data/redaction");
@@ -23,7 +29,10 @@ fn check_form(form: &str) {
         .collect();
     assert!(!secrets.is_empty(), "{form}.secrets lists no secret");
     for secret in &secrets {
-        assert!(present(&text, secret), "{form}: the secret {secret:?} is not in the transcript, so the test proves nothing");
+        assert!(
+            present(&text, secret),
+            "{form}: the secret {secret:?} is not in the transcript, so the test proves nothing"
+        );
     }
     let outputs = all_outputs(&kb(), form, &text, &Answers::new(), &ALL_TARGETS);
     assert_no_secret(form, &outputs, &secrets);
@@ -34,8 +43,11 @@ fn present(text: &str, secret: &str) -> bool {
     let b64 = base64::engine::general_purpose::STANDARD;
     text.contains(secret)
         || text.split_whitespace().any(|w| {
-            let w = w.trim_end_matches("\\r\\n'").trim_matches(|c| c == '\'' || c == '"');
-            b64.decode(w).is_ok_and(|b| String::from_utf8_lossy(&b).contains(secret))
+            let w = w
+                .trim_end_matches("\\r\\n'")
+                .trim_matches(|c| c == '\'' || c == '"');
+            b64.decode(w)
+                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(secret))
         })
 }
 
@@ -101,18 +113,41 @@ fn pop3_pass_and_imap_login() {
 
 #[test]
 fn usernames_are_shown_decoded_only_when_asked() {
-    let text = std::fs::read_to_string(repo("tests/data/redaction/auth-login.txt")).expect("transcript");
+    let text =
+        std::fs::read_to_string(repo("tests/data/redaction/auth-login.txt")).expect("transcript");
     let kb = kb();
-    let hidden = packet(&kb, "t", &text, &Answers::new(), Some("sending-service"), mailtriage::report::PacketFormat::Text, false);
-    let shown = packet(&kb, "t", &text, &Answers::new(), Some("sending-service"), mailtriage::report::PacketFormat::Text, true);
+    let hidden = packet(
+        &kb,
+        "t",
+        &text,
+        &Answers::new(),
+        Some("sending-service"),
+        mailtriage::report::PacketFormat::Text,
+        false,
+    );
+    let shown = packet(
+        &kb,
+        "t",
+        &text,
+        &Answers::new(),
+        Some("sending-service"),
+        mailtriage::report::PacketFormat::Text,
+        true,
+    );
     assert!(!hidden.contains("dana@example.net"), "{hidden}");
     assert!(shown.contains("<username: dana@example.net>"), "{shown}");
 }
 
 #[test]
 fn classify_shows_usernames_in_quotes_only_when_asked() {
-    let text = std::fs::read_to_string(repo("tests/data/redaction/auth-login-inline-username.txt")).expect("transcript");
-    let ticket = mailtriage::ticket::Ticket { id: "t".into(), text: text.clone().into_bytes(), answers: Answers::new(), notes: vec![] };
+    let text = std::fs::read_to_string(repo("tests/data/redaction/auth-login-inline-username.txt"))
+        .expect("transcript");
+    let ticket = mailtriage::ticket::Ticket {
+        id: "t".into(),
+        text: text.clone().into_bytes(),
+        answers: Answers::new(),
+        notes: vec![],
+    };
     let mut result = mailtriage::classify::classify(&kb(), &ticket, &Answers::new());
     let hidden = serde_json::to_string(&result).expect("json");
     mailtriage::classify::show_usernames(&mut result, text.as_bytes());
@@ -136,21 +171,39 @@ fn credentials_in(text: &str) -> Vec<String> {
             continue;
         }
         if let Some(arg) = prompt.take() {
-            let token = words.last().map(|w| w.trim_matches(|c| c == '\'' || c == '"')).unwrap_or("");
+            let token = words
+                .last()
+                .map(|w| w.trim_matches(|c| c == '\'' || c == '"'))
+                .unwrap_or("");
             if !token.is_empty() {
                 out.push(token.to_string());
-                let asked = b64.decode(arg).ok().map(|b| String::from_utf8_lossy(&b).to_lowercase()).unwrap_or_default();
+                let asked = b64
+                    .decode(arg)
+                    .ok()
+                    .map(|b| String::from_utf8_lossy(&b).to_lowercase())
+                    .unwrap_or_default();
                 if asked.starts_with("password") {
-                    out.extend(b64.decode(token).ok().map(|b| String::from_utf8_lossy(&b).into_owned()));
+                    out.extend(
+                        b64.decode(token)
+                            .ok()
+                            .map(|b| String::from_utf8_lossy(&b).into_owned()),
+                    );
                 }
             }
         }
         if let Some(at) = words.iter().position(|w| w.eq_ignore_ascii_case("AUTH")) {
             if let (Some(mech), Some(init)) = (words.get(at + 1), words.get(at + 2)) {
-                if words.len() == at + 3 && *init != "=" && !line.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+                if words.len() == at + 3
+                    && *init != "="
+                    && !line.trim_start().starts_with(|c: char| c.is_ascii_digit())
+                {
                     out.push(init.to_string());
                     if mech.eq_ignore_ascii_case("PLAIN") {
-                        let decoded = b64.decode(init).ok().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                        let decoded = b64
+                            .decode(init)
+                            .ok()
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default();
                         out.extend(decoded.split('\0').nth(2).map(str::to_string));
                     }
                 }
@@ -165,9 +218,16 @@ fn credentials_in(text: &str) -> Vec<String> {
 fn no_secret_from_any_shipped_transcript_appears_in_any_output() {
     let kb = kb();
     let mut checked = 0;
-    let mut files: Vec<_> = std::fs::read_dir(repo("transcripts")).expect("transcripts/").flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(repo("transcripts"))
+        .expect("transcripts/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "txt")) {
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+    {
         let text = std::fs::read_to_string(path).expect("transcript");
         let secrets = credentials_in(&text);
         if secrets.is_empty() {
@@ -178,5 +238,8 @@ fn no_secret_from_any_shipped_transcript_appears_in_any_output() {
         assert_no_secret(&name, &outputs, &secrets);
         checked += 1;
     }
-    assert!(checked >= 5, "only {checked} shipped transcripts hold credentials; the credential finder is broken");
+    assert!(
+        checked >= 5,
+        "only {checked} shipped transcripts hold credentials; the credential finder is broken"
+    );
 }

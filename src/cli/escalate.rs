@@ -65,7 +65,10 @@ pub fn run(rules: Option<&Path>, args: EscalateArgs) -> anyhow::Result<ExitCode>
     let kb = load_kb(rules)?;
     let answers = parse_answers(&kb, &args.answers)?;
     let text = read_all(&args.paths)?;
-    let ticket = args.ticket.clone().unwrap_or_else(|| default_ticket(&args.paths));
+    let ticket = args
+        .ticket
+        .clone()
+        .unwrap_or_else(|| default_ticket(&args.paths));
     let evidence = Evidence::from_text(&text);
     let verdict = engine::evaluate(&kb, &evidence, &answers);
     let input = PacketInput {
@@ -97,7 +100,10 @@ fn read_all(paths: &[String]) -> anyhow::Result<String> {
     for path in paths {
         let mut bytes = Vec::new();
         if path == "-" {
-            std::io::stdin().lock().read_to_end(&mut bytes).context("reading standard input")?;
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .context("reading standard input")?;
         } else {
             bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
         }
@@ -106,7 +112,11 @@ fn read_all(paths: &[String]) -> anyhow::Result<String> {
     if parts.len() == 1 {
         return Ok(parts.remove(0).1);
     }
-    Ok(parts.iter().map(|(path, text)| format!("=== {path} ===\n{}\n", text.trim_end())).collect::<Vec<_>>().join("\n"))
+    Ok(parts
+        .iter()
+        .map(|(path, text)| format!("=== {path} ===\n{}\n", text.trim_end()))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 fn default_ticket(paths: &[String]) -> String {
@@ -114,15 +124,23 @@ fn default_ticket(paths: &[String]) -> String {
     if first == "-" {
         return "stdin".into();
     }
-    Path::new(first).file_stem().map_or_else(|| first.to_string(), |s| s.to_string_lossy().into_owned())
+    Path::new(first)
+        .file_stem()
+        .map_or_else(|| first.to_string(), |s| s.to_string_lossy().into_owned())
 }
 
 /// Writes a temporary file beside the target and renames it, so no partial file is left.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("creating a file in {}", dir.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
-    file.persist(path).with_context(|| format!("writing {}", path.display()))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -134,8 +152,14 @@ fn parse_date(text: &str) -> Result<i64, String> {
     let bad = || format!("{text:?}: write seconds since 1970 or YYYY-MM-DDTHH:MM:SSZ");
     let t = text.trim().trim_end_matches('Z');
     let (date, time) = t.split_once(['T', ' ']).unwrap_or((t, "00:00:00"));
-    let d: Vec<i64> = date.split('-').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
-    let h: Vec<i64> = time.split(':').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let h: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
     let ([y, m, day], [hh, mm, ss]) = (d.as_slice(), h.as_slice()) else {
         return Err(bad());
     };

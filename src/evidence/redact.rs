@@ -408,8 +408,13 @@ fn not_a_secret(whole: &str, value: &str) -> bool {
     }
     let user = value.split(':').next().unwrap_or("").to_ascii_lowercase();
     // Exim logs the authenticator and the user as `A=dovecot_login:alice@example.net`
-    let authenticator = ["login", "plain", "cram", "sasl"].iter().any(|m| user.contains(m));
-    value.contains(':') && (NOT_USERS.contains(&user.as_str()) || authenticator || HEADER_NAME.is_match(value.split(':').next().unwrap_or("")))
+    let authenticator = ["login", "plain", "cram", "sasl"]
+        .iter()
+        .any(|m| user.contains(m));
+    value.contains(':')
+        && (NOT_USERS.contains(&user.as_str())
+            || authenticator
+            || HEADER_NAME.is_match(value.split(':').next().unwrap_or("")))
 }
 
 /// Words that follow "password is" in notes without being a password.
@@ -452,7 +457,8 @@ const PROSE_WORDS: &[&str] = &[
 ];
 
 /// `Mail-From:a@b` in a header without its space: a header name, not a user.
-static HEADER_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Z][A-Za-z]*(?:-[A-Za-z]+)+$").unwrap());
+static HEADER_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Z][A-Za-z]*(?:-[A-Za-z]+)+$").unwrap());
 
 /// Prefixes of `word:x@host` that are header names or URI schemes, not users.
 const NOT_USERS: &[&str] = &[

@@ -15,19 +15,39 @@ use mail_builder::MessageBuilder;
 const DEFAULT_FROM: &str = "mailtriage <triage@localhost>";
 
 /// Builds the message.
-pub(super) fn build(packet: &Packet, body: &str, options: &RenderOptions) -> Result<String, ReportError> {
+pub(super) fn build(
+    packet: &Packet,
+    body: &str,
+    options: &RenderOptions,
+) -> Result<String, ReportError> {
     let from = mailbox(options.from.as_deref().unwrap_or(DEFAULT_FROM))?;
     let default_to = format!("{0} <{0}@localhost>", packet.target.id);
     let to = mailbox(options.to_address.as_deref().unwrap_or(&default_to))?;
-    let transcript: String = packet.transcript.iter().map(|l| format!("{}\n", l.text)).collect();
-    let hash = fnv1a(&[packet.ticket.as_bytes(), body.as_bytes(), transcript.as_bytes()]);
-    let domain = from.1.rsplit_once('@').map_or("localhost", |(_, d)| d).to_string();
+    let transcript: String = packet
+        .transcript
+        .iter()
+        .map(|l| format!("{}\n", l.text))
+        .collect();
+    let hash = fnv1a(&[
+        packet.ticket.as_bytes(),
+        body.as_bytes(),
+        transcript.as_bytes(),
+    ]);
+    let domain = from
+        .1
+        .rsplit_once('@')
+        .map_or("localhost", |(_, d)| d)
+        .to_string();
     let message_id = format!("{}.{hash:016x}@{domain}", id_part(&packet.ticket));
     let text = MimePart::new("text/plain", body.to_string());
-    let attachment =
-        MimePart::new(ContentType::new("text/plain").attribute("charset", "utf-8"), transcript).attachment("transcript.txt");
+    let attachment = MimePart::new(
+        ContentType::new("text/plain").attribute("charset", "utf-8"),
+        transcript,
+    )
+    .attachment("transcript.txt");
     let mixed = MimePart::new(
-        ContentType::new("multipart/mixed").attribute("boundary", format!("mailtriage-{hash:016x}")),
+        ContentType::new("multipart/mixed")
+            .attribute("boundary", format!("mailtriage-{hash:016x}")),
         vec![text, attachment],
     );
     MessageBuilder::new()
@@ -43,7 +63,10 @@ pub(super) fn build(packet: &Packet, body: &str, options: &RenderOptions) -> Res
 
 /// `[ticket] cause: title`, on one line whatever the ticket id holds.
 fn subject(packet: &Packet) -> String {
-    clean_line(&format!("[{}] {}: {}", packet.ticket, packet.diagnosis.cause, packet.diagnosis.title))
+    clean_line(&format!(
+        "[{}] {}: {}",
+        packet.ticket, packet.diagnosis.cause, packet.diagnosis.title
+    ))
 }
 
 /// Parses `Name <address>` or `address`; control characters are removed first.
@@ -53,12 +76,17 @@ fn mailbox(text: &str) -> Result<(Option<String>, String), ReportError> {
         Some((name, rest)) => {
             let address = rest.strip_suffix('>').ok_or_else(|| bad_address(&text))?;
             let name = name.trim().trim_matches('"').trim();
-            ((!name.is_empty()).then(|| name.to_string()), address.trim().to_string())
+            (
+                (!name.is_empty()).then(|| name.to_string()),
+                address.trim().to_string(),
+            )
         }
         None => (None, text.trim().to_string()),
     };
     let valid = address.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && !domain.is_empty() && !address.contains(|c: char| c.is_whitespace() || "<>()[]\\,;:\"".contains(c))
+        !local.is_empty()
+            && !domain.is_empty()
+            && !address.contains(|c: char| c.is_whitespace() || "<>()[]\\,;:\"".contains(c))
     });
     if valid {
         Ok((name, address))
@@ -68,20 +96,35 @@ fn mailbox(text: &str) -> Result<(Option<String>, String), ReportError> {
 }
 
 fn bad_address(text: &str) -> ReportError {
-    ReportError::Eml(format!("{text:?} is not an address: write `Name <user@example.net>` or `user@example.net`"))
+    ReportError::Eml(format!(
+        "{text:?} is not an address: write `Name <user@example.net>` or `user@example.net`"
+    ))
 }
 
 /// The ticket id as a Message-ID local part: letters, digits and `.-_` only.
 fn id_part(ticket: &str) -> String {
     let part: String = ticket
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '.' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_".contains(c) {
+                c
+            } else {
+                '.'
+            }
+        })
         .collect::<String>()
         .split('.')
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(".");
-    let part: String = part.chars().rev().take(48).collect::<Vec<_>>().into_iter().rev().collect();
+    let part: String = part
+        .chars()
+        .rev()
+        .take(48)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     if part.is_empty() {
         "ticket".into()
     } else {
@@ -107,8 +150,14 @@ mod tests {
 
     #[test]
     fn mailboxes_parse_and_lose_line_breaks() {
-        assert_eq!(mailbox("mailtriage <triage@localhost>").unwrap(), (Some("mailtriage".into()), "triage@localhost".into()));
-        assert_eq!(mailbox("a@b.example").unwrap(), (None, "a@b.example".into()));
+        assert_eq!(
+            mailbox("mailtriage <triage@localhost>").unwrap(),
+            (Some("mailtriage".into()), "triage@localhost".into())
+        );
+        assert_eq!(
+            mailbox("a@b.example").unwrap(),
+            (None, "a@b.example".into())
+        );
         let (name, _) = mailbox("Eve\r\nBcc: x@y.example <e@example.net>").unwrap();
         assert!(!name.unwrap().contains('\n'));
         assert!(mailbox("not an address").is_err());
@@ -116,7 +165,10 @@ mod tests {
 
     #[test]
     fn message_id_part_is_safe() {
-        assert_eq!(id_part("transcripts/auth-backend-fault-01.txt"), "transcripts.auth-backend-fault-01.txt");
+        assert_eq!(
+            id_part("transcripts/auth-backend-fault-01.txt"),
+            "transcripts.auth-backend-fault-01.txt"
+        );
         assert_eq!(id_part("<>"), "ticket");
     }
 }

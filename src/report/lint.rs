@@ -98,7 +98,9 @@ impl Lint<'_> {
 
     fn ident(&mut self, name: &str) {
         let root = name.split(['.', '[']).next().unwrap_or(name);
-        let known = self.known.iter().any(|k| k == root) || self.bound.iter().any(|b| b == root) || root == "__tera_context";
+        let known = self.known.iter().any(|k| k == root)
+            || self.bound.iter().any(|b| b == root)
+            || root == "__tera_context";
         if !known && !self.unknown.iter().any(|u| u == name) {
             self.unknown.push(name.to_string());
         }

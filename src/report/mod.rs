@@ -83,11 +83,16 @@ pub fn render(input: &PacketInput, format: PacketFormat) -> Result<String, Repor
 }
 
 /// Renders a packet.
-pub fn render_with(input: &PacketInput, format: PacketFormat, options: &RenderOptions) -> Result<String, ReportError> {
+pub fn render_with(
+    input: &PacketInput,
+    format: PacketFormat,
+    options: &RenderOptions,
+) -> Result<String, ReportError> {
     let packet = build_packet(input, format, options)?;
     match format {
         PacketFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&packet).map_err(|e| ReportError::Template(e.to_string()))?;
+            let mut text = serde_json::to_string_pretty(&packet)
+                .map_err(|e| ReportError::Template(e.to_string()))?;
             text.push('\n');
             Ok(text)
         }
@@ -103,18 +108,31 @@ pub fn render_with(input: &PacketInput, format: PacketFormat, options: &RenderOp
 pub fn target_of<'a>(input: &'a PacketInput) -> &'a str {
     input
         .target
-        .or_else(|| input.kb.diagnosis(&input.verdict.diagnosis).and_then(|d| d.escalate_to.as_deref()))
+        .or_else(|| {
+            input
+                .kb
+                .diagnosis(&input.verdict.diagnosis)
+                .and_then(|d| d.escalate_to.as_deref())
+        })
         .unwrap_or("customer")
 }
 
 /// Gathers the packet (the template context) without rendering it.
-pub fn build_packet(input: &PacketInput, format: PacketFormat, options: &RenderOptions) -> Result<Packet, ReportError> {
+pub fn build_packet(
+    input: &PacketInput,
+    format: PacketFormat,
+    options: &RenderOptions,
+) -> Result<Packet, ReportError> {
     let target = target_of(input);
     let template = template_name(target);
     if input.kb.template(&template).is_none() {
-        return Err(ReportError::NoTemplate { target: target.to_string(), available: targets(input.kb).join(", ") });
+        return Err(ReportError::NoTemplate {
+            target: target.to_string(),
+            available: targets(input.kb).join(", "),
+        });
     }
-    let (lines, redactions) = packet::packet_lines(input, options.original.as_deref(), options.show_usernames);
+    let (lines, redactions) =
+        packet::packet_lines(input, options.original.as_deref(), options.show_usernames);
     let gather = packet::Gather {
         format: format.name(),
         target,
@@ -136,8 +154,15 @@ pub fn targets(kb: &KnowledgeBase) -> Vec<String> {
     let mut out: Vec<String> = kb
         .templates
         .iter()
-        .filter_map(|(path, _)| path.strip_prefix("templates/").unwrap_or(path).strip_suffix(".tera").map(str::to_string))
-        .filter(|name| !name.starts_with('_') && !name.contains('/') && name != "macros" && name != "base")
+        .filter_map(|(path, _)| {
+            path.strip_prefix("templates/")
+                .unwrap_or(path)
+                .strip_suffix(".tera")
+                .map(str::to_string)
+        })
+        .filter(|name| {
+            !name.starts_with('_') && !name.contains('/') && name != "macros" && name != "base"
+        })
         .collect();
     out.sort();
     out
@@ -147,7 +172,11 @@ pub fn targets(kb: &KnowledgeBase) -> Vec<String> {
 pub fn packet_date(options: &RenderOptions) -> i64 {
     options
         .date
-        .or_else(|| std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse().ok()))
+        .or_else(|| {
+            std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+        })
         .unwrap_or_else(|| mail_builder::headers::date::Date::now().date)
 }
 
@@ -158,24 +187,35 @@ pub fn compile(kb: &KnowledgeBase) -> Result<tera::Tera, ReportError> {
     tera.register_filter("pad", pad);
     for (path, text) in &kb.templates {
         let name = path.strip_prefix("templates/").unwrap_or(path);
-        tera::Template::new(name, None, text)
-            .map_err(|e| ReportError::InTemplate { file: name.to_string(), message: error_chain(&e) })?;
+        tera::Template::new(name, None, text).map_err(|e| ReportError::InTemplate {
+            file: name.to_string(),
+            message: error_chain(&e),
+        })?;
     }
-    let named = kb.templates.iter().map(|(path, text)| (path.strip_prefix("templates/").unwrap_or(path), text.as_str()));
-    tera.add_raw_templates(named).map_err(|e| ReportError::Template(error_chain(&e)))?;
+    let named = kb.templates.iter().map(|(path, text)| {
+        (
+            path.strip_prefix("templates/").unwrap_or(path),
+            text.as_str(),
+        )
+    });
+    tera.add_raw_templates(named)
+        .map_err(|e| ReportError::Template(error_chain(&e)))?;
     Ok(tera)
 }
 
 /// The last compiled template set, keyed by a hash of the template files:
 /// compiling is the slow part of rendering, and the REPL renders often.
-static COMPILED: std::sync::Mutex<Option<(u64, std::sync::Arc<tera::Tera>)>> = std::sync::Mutex::new(None);
+static COMPILED: std::sync::Mutex<Option<(u64, std::sync::Arc<tera::Tera>)>> =
+    std::sync::Mutex::new(None);
 
 fn compiled(kb: &KnowledgeBase) -> Result<std::sync::Arc<tera::Tera>, ReportError> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     kb.templates.hash(&mut hasher);
     let key = hasher.finish();
-    let mut cache = COMPILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = COMPILED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((k, tera)) = cache.as_ref() {
         if *k == key {
             return Ok(tera.clone());
@@ -188,10 +228,14 @@ fn compiled(kb: &KnowledgeBase) -> Result<std::sync::Arc<tera::Tera>, ReportErro
 
 fn render_template(kb: &KnowledgeBase, packet: &Packet) -> Result<String, ReportError> {
     let tera = compiled(kb)?;
-    let context = tera::Context::from_serialize(packet).map_err(|e| ReportError::Template(error_chain(&e)))?;
+    let context = tera::Context::from_serialize(packet)
+        .map_err(|e| ReportError::Template(error_chain(&e)))?;
     let text = tera
         .render(&packet.target.template, &context)
-        .map_err(|e| ReportError::InTemplate { file: packet.target.template.clone(), message: error_chain(&e) })?;
+        .map_err(|e| ReportError::InTemplate {
+            file: packet.target.template.clone(),
+            message: error_chain(&e),
+        })?;
     Ok(tidy(&text))
 }
 
@@ -216,7 +260,10 @@ fn tidy(text: &str) -> String {
 }
 
 /// Tera filter `pad(width=N)`: pads a value with spaces to N characters.
-fn pad(value: &tera::Value, args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+fn pad(
+    value: &tera::Value,
+    args: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
     let text = match value {
         tera::Value::String(s) => s.clone(),
         tera::Value::Null => String::new(),
@@ -249,7 +296,11 @@ pub fn lint_templates(kb: &KnowledgeBase) -> Vec<String> {
         match tera::Template::new(name, None, text) {
             Err(e) => problems.push(format!("templates/{name}: {}", error_chain(&e))),
             Ok(t) => {
-                let mut lint = lint::Lint { known: &known, bound: vec![], unknown: vec![] };
+                let mut lint = lint::Lint {
+                    known: &known,
+                    bound: vec![],
+                    unknown: vec![],
+                };
                 lint.nodes(&t.ast);
                 for var in lint.unknown {
                     problems.push(format!("templates/{name}: unknown variable `{var}`"));

@@ -234,13 +234,18 @@ pub fn gather(input: &PacketInput, g: Gather) -> Packet {
     let kb = input.kb;
     let quotes = Quotes { lines: &g.lines };
     let diagnosis = kb.diagnosis(&v.diagnosis);
-    let text = |f: fn(&crate::kb::Diagnosis) -> &String| diagnosis.map(|d| f(d).clone()).unwrap_or_default();
+    let text = |f: fn(&crate::kb::Diagnosis) -> &String| {
+        diagnosis.map(|d| f(d).clone()).unwrap_or_default()
+    };
     Packet {
         ticket: clean_line(input.ticket),
         format: g.format.to_string(),
         markdown: g.format == "markdown",
         generated: g.generated,
-        target: Target { id: g.target.to_string(), template: g.template.to_string() },
+        target: Target {
+            id: g.target.to_string(),
+            template: g.template.to_string(),
+        },
         summary: format!("{}: {} (owner: {})", v.cause, v.title, v.owner),
         diagnosis: DiagnosisInfo {
             id: v.diagnosis.clone(),
@@ -261,7 +266,9 @@ pub fn gather(input: &PacketInput, g: Gather) -> Packet {
             &v.trace
                 .iter()
                 .flat_map(|step| match &step.decision {
-                    engine::Decision::Evidence { facts, .. } => facts.iter().flat_map(|f| f.refs.clone()).collect(),
+                    engine::Decision::Evidence { facts, .. } => {
+                        facts.iter().flat_map(|f| f.refs.clone()).collect()
+                    }
                     _ => Vec::new(),
                 })
                 .collect::<Vec<_>>(),
@@ -285,8 +292,14 @@ pub fn gather(input: &PacketInput, g: Gather) -> Packet {
             .iter()
             .map(|fact| Pending {
                 fact: fact.clone(),
-                question: kb.question_for(fact).map(|q| q.text.clone()).unwrap_or_else(|| fact.clone()),
-                why: kb.question_for(fact).map(|q| q.why.clone()).unwrap_or_default(),
+                question: kb
+                    .question_for(fact)
+                    .map(|q| q.text.clone())
+                    .unwrap_or_else(|| fact.clone()),
+                why: kb
+                    .question_for(fact)
+                    .map(|q| q.why.clone())
+                    .unwrap_or_default(),
             })
             .collect(),
         alternatives: alternatives(input),
@@ -301,7 +314,15 @@ pub fn gather(input: &PacketInput, g: Gather) -> Packet {
             })
             .collect(),
         redactions: g.redactions,
-        transcript: g.lines.iter().enumerate().map(|(i, text)| Line { no: i + 1, text: text.clone() }).collect(),
+        transcript: g
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Line {
+                no: i + 1,
+                text: text.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -322,7 +343,11 @@ struct Quotes<'a> {
 
 impl Quotes<'_> {
     fn line(&self, no: usize) -> Line {
-        let text = no.checked_sub(1).and_then(|i| self.lines.get(i)).map(|s| s.trim_end().to_string()).unwrap_or_default();
+        let text = no
+            .checked_sub(1)
+            .and_then(|i| self.lines.get(i))
+            .map(|s| s.trim_end().to_string())
+            .unwrap_or_default();
         Line { no, text }
     }
 
@@ -346,7 +371,11 @@ impl Quotes<'_> {
 
 /// Strips control characters so a value cannot break a line or a header.
 pub fn clean_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn describe_fact(kb: &KnowledgeBase, fact: &str) -> String {
@@ -357,13 +386,19 @@ fn describe_fact(kb: &KnowledgeBase, fact: &str) -> String {
 }
 
 static ISO_TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|\s?[+-]\d{2}:?\d{2}|\s?UTC)?").unwrap()
+    Regex::new(
+        r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|\s?[+-]\d{2}:?\d{2}|\s?UTC)?",
+    )
+    .unwrap()
 });
 static RFC2822_TIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),\s+)?\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{4}\s+\d{2}:\d{2}(?::\d{2})?(?:\s+[+-]\d{4})?(?:\s+\([A-Z]+\))?").unwrap()
 });
 static SYSLOG_TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}").unwrap()
+    Regex::new(
+        r"^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}",
+    )
+    .unwrap()
 });
 const ONSET_FIELDS: [&str; 3] = ["arrival-date", "last-attempt-date", "date"];
 
@@ -371,42 +406,84 @@ const ONSET_FIELDS: [&str; 3] = ["arrival-date", "last-attempt-date", "date"];
 /// field first, else a timestamp on an evidence line, else any timestamp.
 fn onset(input: &PacketInput, quotes: &Quotes) -> Option<Onset> {
     for wanted in ONSET_FIELDS {
-        let field = input.evidence.items.iter().find_map(|item| match &item.kind {
-            ItemKind::Field { name, value } if name.eq_ignore_ascii_case(wanted) => Some((name, value, item.line)),
-            _ => None,
-        });
+        let field = input
+            .evidence
+            .items
+            .iter()
+            .find_map(|item| match &item.kind {
+                ItemKind::Field { name, value } if name.eq_ignore_ascii_case(wanted) => {
+                    Some((name, value, item.line))
+                }
+                _ => None,
+            });
         if let Some((name, value, line)) = field {
-            return Some(Onset { time: clean_line(value), source: format!("{name} field"), line, quote: quotes.line(line).text });
+            return Some(Onset {
+                time: clean_line(value),
+                source: format!("{name} field"),
+                line,
+                quote: quotes.line(line).text,
+            });
         }
     }
-    let mut evidence_lines: Vec<usize> =
-        input.verdict.findings.iter().flat_map(|f| f.refs.iter().map(|r| r.line)).collect();
+    let mut evidence_lines: Vec<usize> = input
+        .verdict
+        .findings
+        .iter()
+        .flat_map(|f| f.refs.iter().map(|r| r.line))
+        .collect();
     evidence_lines.sort_unstable();
     let all = 1..=quotes.lines.len();
     evidence_lines.into_iter().chain(all).find_map(|no| {
         let text = quotes.line(no).text;
-        let time = [&*ISO_TIME, &*RFC2822_TIME, &*SYSLOG_TIME].iter().find_map(|re| re.find(&text))?.as_str().to_string();
-        Some(Onset { time, source: "timestamp in the transcript".into(), line: no, quote: text })
+        let time = [&*ISO_TIME, &*RFC2822_TIME, &*SYSLOG_TIME]
+            .iter()
+            .find_map(|re| re.find(&text))?
+            .as_str()
+            .to_string();
+        Some(Onset {
+            time,
+            source: "timestamp in the transcript".into(),
+            line: no,
+            quote: text,
+        })
     })
 }
 
 /// Adds a server once: a bare address joins the named server of its attempt,
 /// and a name seen without a port joins the same name seen with one.
-fn add_server(env: &mut Environment, input: &PacketInput, item: &crate::evidence::Item, host: &str, port: Option<u16>) {
+fn add_server(
+    env: &mut Environment,
+    input: &PacketInput,
+    item: &crate::evidence::Item,
+    host: &str,
+    port: Option<u16>,
+) {
     let is_address = host.parse::<std::net::IpAddr>().is_ok();
-    let named = item.attempt.and_then(|i| input.evidence.attempts.get(i)).and_then(|a| a.server.clone());
+    let named = item
+        .attempt
+        .and_then(|i| input.evidence.attempts.get(i))
+        .and_then(|a| a.server.clone());
     if let Some(name) = named.filter(|n| is_address && n != host) {
         if let Some(server) = env.servers.iter_mut().find(|s| s.name == name) {
             server.address.get_or_insert_with(|| host.to_string());
             return;
         }
     }
-    if let Some(server) = env.servers.iter_mut().find(|s| s.name == host && (s.port == port || port.is_none() || s.port.is_none())) {
+    if let Some(server) = env
+        .servers
+        .iter_mut()
+        .find(|s| s.name == host && (s.port == port || port.is_none() || s.port.is_none()))
+    {
         server.port = server.port.or(port);
         return;
     }
     let address = None;
-    env.servers.push(ServerInfo { name: host.to_string(), address, port, line: item.line });
+    env.servers.push(ServerInfo {
+        name: host.to_string(),
+        address,
+        port,
+        line: item.line,
+    });
 }
 
 static TOOL: LazyLock<Regex> = LazyLock::new(|| {
@@ -417,21 +494,49 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
     let mut env = Environment::default();
     for item in &input.evidence.items {
         match &item.kind {
-            ItemKind::LocalAddress { address } if !env.sources.iter().any(|s| &s.address == address) => {
-                env.sources.push(SourceInfo { address: address.clone(), ptr: None, line: item.line });
+            ItemKind::LocalAddress { address }
+                if !env.sources.iter().any(|s| &s.address == address) =>
+            {
+                env.sources.push(SourceInfo {
+                    address: address.clone(),
+                    ptr: None,
+                    line: item.line,
+                });
             }
-            ItemKind::Connect { host, port, .. } if !host.is_empty() => add_server(&mut env, input, item, host, *port),
+            ItemKind::Connect { host, port, .. } if !host.is_empty() => {
+                add_server(&mut env, input, item, host, *port)
+            }
             // the banner names the server when the paste starts after the connect
-            ItemKind::Reply(reply) if reply.code == 220 && !reply.quoted && reply.phase == crate::evidence::Phase::Greeting => {
+            ItemKind::Reply(reply)
+                if reply.code == 220
+                    && !reply.quoted
+                    && reply.phase == crate::evidence::Phase::Greeting =>
+            {
                 let name = reply.text.split_whitespace().next().unwrap_or("");
-                if name.contains('.') && !env.servers.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
-                    env.servers.push(ServerInfo { name: name.to_string(), address: None, port: None, line: item.line });
+                if name.contains('.')
+                    && !env
+                        .servers
+                        .iter()
+                        .any(|s| s.name.eq_ignore_ascii_case(name))
+                {
+                    env.servers.push(ServerInfo {
+                        name: name.to_string(),
+                        address: None,
+                        port: None,
+                        line: item.line,
+                    });
                 }
             }
             ItemKind::Field { name, value }
-                if env.client.is_none() && (name.eq_ignore_ascii_case("x-mailer") || name.eq_ignore_ascii_case("user-agent")) =>
+                if env.client.is_none()
+                    && (name.eq_ignore_ascii_case("x-mailer")
+                        || name.eq_ignore_ascii_case("user-agent")) =>
             {
-                env.client = Some(ClientInfo { name: clean_line(value), line: item.line, quote: quotes.line(item.line).text });
+                env.client = Some(ClientInfo {
+                    name: clean_line(value),
+                    line: item.line,
+                    quote: quotes.line(item.line).text,
+                });
             }
             _ => {}
         }
@@ -443,7 +548,11 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                     env.networks.push(source.clone());
                 }
             } else if !env.sources.iter().any(|s| &s.address == source) {
-                env.sources.push(SourceInfo { address: source.clone(), ptr: None, line: attempt.first_line });
+                env.sources.push(SourceInfo {
+                    address: source.clone(),
+                    ptr: None,
+                    line: attempt.first_line,
+                });
             }
         }
     }
@@ -451,7 +560,11 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
         if let ItemKind::Ptr { address, name } = &item.kind {
             match env.sources.iter_mut().find(|s| &s.address == address) {
                 Some(source) => source.ptr = Some(name.clone()),
-                None => env.sources.push(SourceInfo { address: address.clone(), ptr: Some(name.clone()), line: item.line }),
+                None => env.sources.push(SourceInfo {
+                    address: address.clone(),
+                    ptr: Some(name.clone()),
+                    line: item.line,
+                }),
             }
         }
     }
@@ -459,14 +572,21 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
         env.client = (1..=quotes.lines.len()).find_map(|no| {
             let text = quotes.line(no).text;
             let tool = TOOL.captures(&text)?["tool"].to_string();
-            Some(ClientInfo { name: tool, line: no, quote: text })
+            Some(ClientInfo {
+                name: tool,
+                line: no,
+                quote: text,
+            })
         });
     }
     env
 }
 
 fn outcome_name(outcome: Outcome) -> String {
-    serde_json::to_value(outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn attempt_info(input: &PacketInput, index: usize, quotes: &Quotes) -> AttemptInfo {
@@ -485,7 +605,9 @@ fn attempt_info(input: &PacketInput, index: usize, quotes: &Quotes) -> AttemptIn
 }
 
 fn attempts(input: &PacketInput, quotes: &Quotes) -> Vec<AttemptInfo> {
-    (0..input.evidence.attempts.len()).map(|i| attempt_info(input, i, quotes)).collect()
+    (0..input.evidence.attempts.len())
+        .map(|i| attempt_info(input, i, quotes))
+        .collect()
 }
 
 /// Pairs of (failed, worked) outcomes worth showing side by side, closest first.
@@ -493,10 +615,23 @@ const PAIRS: &[(&[Outcome], &[Outcome])] = &[
     (&[Outcome::AuthFailed], &[Outcome::AuthOk]),
     (&[Outcome::Rejected], &[Outcome::Accepted]),
     (
-        &[Outcome::TimedOut, Outcome::Refused, Outcome::ConnectFailed, Outcome::NameNotFound],
-        &[Outcome::Connected, Outcome::Greeted, Outcome::AuthOk, Outcome::Accepted],
+        &[
+            Outcome::TimedOut,
+            Outcome::Refused,
+            Outcome::ConnectFailed,
+            Outcome::NameNotFound,
+        ],
+        &[
+            Outcome::Connected,
+            Outcome::Greeted,
+            Outcome::AuthOk,
+            Outcome::Accepted,
+        ],
     ),
-    (&[Outcome::SessionRejected], &[Outcome::Greeted, Outcome::AuthOk, Outcome::Accepted]),
+    (
+        &[Outcome::SessionRejected],
+        &[Outcome::Greeted, Outcome::AuthOk, Outcome::Accepted],
+    ),
 ];
 
 fn comparison(input: &PacketInput, quotes: &Quotes) -> Option<Comparison> {
@@ -511,22 +646,41 @@ fn comparison(input: &PacketInput, quotes: &Quotes) -> Option<Comparison> {
     let mut differs = Vec::new();
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "not shown".into());
     if failing.source != working.source {
-        differs.push(format!("source: {} / {}", show(&failing.source), show(&working.source)));
+        differs.push(format!(
+            "source: {} / {}",
+            show(&failing.source),
+            show(&working.source)
+        ));
     }
     if failing.server != working.server {
-        differs.push(format!("server: {} / {}", show(&failing.server), show(&working.server)));
+        differs.push(format!(
+            "server: {} / {}",
+            show(&failing.server),
+            show(&working.server)
+        ));
     }
     if failing.port != working.port {
         let port = |p: Option<u16>| p.map_or("not shown".to_string(), |p| p.to_string());
-        differs.push(format!("port: {} / {}", port(failing.port), port(working.port)));
+        differs.push(format!(
+            "port: {} / {}",
+            port(failing.port),
+            port(working.port)
+        ));
     }
     let prints = &input.evidence.credential_prints;
-    let same_credentials = match (prints.get(fail).copied().flatten(), prints.get(work).copied().flatten()) {
+    let same_credentials = match (
+        prints.get(fail).copied().flatten(),
+        prints.get(work).copied().flatten(),
+    ) {
         (Some(a), Some(b)) => Some(a == b),
         _ => None,
     };
     let rows = comparison_rows(&failing, &working);
-    let width = rows.iter().map(|r| r.failing.chars().count()).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|r| r.failing.chars().count())
+        .max()
+        .unwrap_or(0);
     Some(Comparison {
         rows,
         width,
@@ -543,7 +697,11 @@ fn comparison(input: &PacketInput, quotes: &Quotes) -> Option<Comparison> {
 fn comparison_rows(failing: &AttemptInfo, working: &AttemptInfo) -> Vec<Row> {
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "not shown".into());
     let port = |p: Option<u16>| p.map_or("not shown".to_string(), |p| p.to_string());
-    let row = |label: &str, failing: String, working: String| Row { label: label.into(), failing, working };
+    let row = |label: &str, failing: String, working: String| Row {
+        label: label.into(),
+        failing,
+        working,
+    };
     vec![
         row("source", text(&failing.source), text(&working.source)),
         row("server", text(&failing.server), text(&working.server)),
@@ -586,7 +744,11 @@ fn suspects(v: &engine::Verdict, ruled_out: bool, quotes: &Quotes) -> Vec<Suspec
 
 fn answered(input: &PacketInput, quotes: &Quotes) -> Vec<Answered> {
     let kb = input.kb;
-    let question = |fact: &str| kb.question_for(fact).map(|q| q.text.clone()).unwrap_or_else(|| fact.to_string());
+    let question = |fact: &str| {
+        kb.question_for(fact)
+            .map(|q| q.text.clone())
+            .unwrap_or_else(|| fact.to_string())
+    };
     let mut out: Vec<Answered> = input
         .answers
         .iter()
@@ -640,8 +802,15 @@ fn alternatives(input: &PacketInput) -> Vec<Alternative> {
             let mut answers = input.answers.clone();
             answers.insert(fact.clone(), answer);
             let other = engine::evaluate(kb, input.evidence, &answers);
-            let asked = kb.question_for(fact).map(|q| q.text.clone()).unwrap_or_else(|| fact.clone());
-            push(&other.diagnosis, format!("if the answer to \"{asked}\" is {}", answer.as_str()), &mut out);
+            let asked = kb
+                .question_for(fact)
+                .map(|q| q.text.clone())
+                .unwrap_or_else(|| fact.clone());
+            push(
+                &other.diagnosis,
+                format!("if the answer to \"{asked}\" is {}", answer.as_str()),
+                &mut out,
+            );
         }
     }
     out
@@ -649,7 +818,11 @@ fn alternatives(input: &PacketInput) -> Vec<Alternative> {
 
 /// The transcript lines a packet quotes: the evidence's own redacted lines,
 /// or, to show usernames, the original redacted again with that option.
-pub fn packet_lines(input: &PacketInput, original: Option<&str>, show_usernames: bool) -> (Vec<String>, usize) {
+pub fn packet_lines(
+    input: &PacketInput,
+    original: Option<&str>,
+    show_usernames: bool,
+) -> (Vec<String>, usize) {
     let secrets = input
         .evidence
         .items
@@ -660,7 +833,12 @@ pub fn packet_lines(input: &PacketInput, original: Option<&str>, show_usernames:
         Some(text) if show_usernames => {
             let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
             let lines: Vec<String> = normalised.lines().map(str::to_string).collect();
-            let r = redact::redact_lines_with(&lines, redact::RedactOptions { show_usernames: true });
+            let r = redact::redact_lines_with(
+                &lines,
+                redact::RedactOptions {
+                    show_usernames: true,
+                },
+            );
             if r.lines.len() == input.evidence.lines.len() {
                 return (r.lines, r.secrets.len());
             }

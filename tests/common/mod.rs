@@ -11,7 +11,12 @@ use mailtriage::report::{self, PacketFormat, PacketInput, RenderOptions};
 use mailtriage::ticket::Ticket;
 use std::path::{Path, PathBuf};
 
-pub const FORMATS: [PacketFormat; 4] = [PacketFormat::Text, PacketFormat::Markdown, PacketFormat::Json, PacketFormat::Eml];
+pub const FORMATS: [PacketFormat; 4] = [
+    PacketFormat::Text,
+    PacketFormat::Markdown,
+    PacketFormat::Json,
+    PacketFormat::Eml,
+];
 /// 2024-06-04T08:00:00Z: packets under test carry a fixed date.
 pub const DATE: i64 = 1_717_488_000;
 
@@ -25,14 +30,24 @@ pub fn repo(path: &str) -> PathBuf {
 
 /// The answers `transcripts/expected.tsv` gives a transcript.
 pub fn expected_answers(file: &str) -> Answers {
-    let tsv = std::fs::read_to_string(repo("transcripts/expected.tsv")).expect("transcripts/expected.tsv");
+    let tsv = std::fs::read_to_string(repo("transcripts/expected.tsv"))
+        .expect("transcripts/expected.tsv");
     let mut answers = Answers::new();
     let Some(row) = tsv.lines().find(|l| l.split('\t').next() == Some(file)) else {
         return answers;
     };
-    for pair in row.split('\t').nth(3).unwrap_or("").split(';').filter(|p| !p.is_empty()) {
+    for pair in row
+        .split('\t')
+        .nth(3)
+        .unwrap_or("")
+        .split(';')
+        .filter(|p| !p.is_empty())
+    {
         let (fact, value) = pair.split_once('=').expect("fact=value");
-        answers.insert(fact.to_string(), Answer::parse(value).expect("yes/no/unknown"));
+        answers.insert(
+            fact.to_string(),
+            Answer::parse(value).expect("yes/no/unknown"),
+        );
     }
     answers
 }
@@ -48,10 +63,25 @@ pub fn options(original: &str, show_usernames: bool) -> RenderOptions {
 }
 
 /// Renders one packet.
-pub fn packet(kb: &KnowledgeBase, id: &str, text: &str, answers: &Answers, target: Option<&str>, format: PacketFormat, show: bool) -> String {
+pub fn packet(
+    kb: &KnowledgeBase,
+    id: &str,
+    text: &str,
+    answers: &Answers,
+    target: Option<&str>,
+    format: PacketFormat,
+    show: bool,
+) -> String {
     let evidence = Evidence::from_text(text);
     let verdict = engine::evaluate(kb, &evidence, answers);
-    let input = PacketInput { kb, ticket: id, evidence: &evidence, verdict: &verdict, answers, target };
+    let input = PacketInput {
+        kb,
+        ticket: id,
+        evidence: &evidence,
+        verdict: &verdict,
+        answers,
+        target,
+    };
     render(&input, text, format, show)
 }
 
@@ -64,7 +94,9 @@ pub fn render(input: &PacketInput, text: &str, format: PacketFormat, show: bool)
 /// An e-mail's decoded text: headers, every text body and every attachment,
 /// so a secret hidden by a transfer encoding is still found.
 pub fn decoded_eml(raw: &str) -> String {
-    let message = MessageParser::default().parse(raw.as_bytes()).expect("the e-mail parses");
+    let message = MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("the e-mail parses");
     let mut out = String::new();
     out.push_str(message.subject().unwrap_or(""));
     out.push('\n');
@@ -84,19 +116,43 @@ pub fn decoded_eml(raw: &str) -> String {
 /// Every output the product writes for a ticket: classify JSON, and each
 /// packet format (e-mails also decoded), with usernames hidden and shown,
 /// for `targets` (None = the diagnosis's own target).
-pub fn all_outputs(kb: &KnowledgeBase, id: &str, text: &str, answers: &Answers, targets: &[Option<&str>]) -> Vec<(String, String)> {
-    let ticket = Ticket { id: id.to_string(), text: text.as_bytes().to_vec(), answers: answers.clone(), notes: vec![] };
+pub fn all_outputs(
+    kb: &KnowledgeBase,
+    id: &str,
+    text: &str,
+    answers: &Answers,
+    targets: &[Option<&str>],
+) -> Vec<(String, String)> {
+    let ticket = Ticket {
+        id: id.to_string(),
+        text: text.as_bytes().to_vec(),
+        answers: answers.clone(),
+        notes: vec![],
+    };
     let result = classify::classify(kb, &ticket, &Answers::new());
     let mut shown = result.clone();
     classify::show_usernames(&mut shown, text.as_bytes());
     let mut out = vec![
-        ("classify json".to_string(), serde_json::to_string(&result).expect("json")),
-        ("classify json, usernames shown".to_string(), serde_json::to_string(&shown).expect("json")),
+        (
+            "classify json".to_string(),
+            serde_json::to_string(&result).expect("json"),
+        ),
+        (
+            "classify json, usernames shown".to_string(),
+            serde_json::to_string(&shown).expect("json"),
+        ),
     ];
     let evidence = Evidence::from_text(text);
     let verdict = engine::evaluate(kb, &evidence, answers);
     for target in targets {
-        let input = PacketInput { kb, ticket: id, evidence: &evidence, verdict: &verdict, answers, target: *target };
+        let input = PacketInput {
+            kb,
+            ticket: id,
+            evidence: &evidence,
+            verdict: &verdict,
+            answers,
+            target: *target,
+        };
         for format in FORMATS {
             for show in [false, true] {
                 let label = format!("{format:?} to {target:?} usernames shown: {show}");
@@ -115,7 +171,10 @@ pub fn all_outputs(kb: &KnowledgeBase, id: &str, text: &str, answers: &Answers, 
 pub fn assert_no_secret(id: &str, outputs: &[(String, String)], secrets: &[String]) {
     for (label, text) in outputs {
         for secret in secrets.iter().filter(|s| s.len() >= 4) {
-            assert!(!text.contains(secret.as_str()), "{id}: secret {secret:?} appears in {label}:\n{text}");
+            assert!(
+                !text.contains(secret.as_str()),
+                "{id}: secret {secret:?} appears in {label}:\n{text}"
+            );
         }
     }
 }
