@@ -6,7 +6,8 @@
 use tera::ast::{Expr, ExprVal, Node};
 
 pub(super) struct Lint<'a> {
-    pub known: &'a [String],
+    /// An empty packet as JSON: its keys, and the keys of its nested objects.
+    pub known: &'a serde_json::Map<String, serde_json::Value>,
     /// Names bound by enclosing loops, sets and macros.
     pub bound: Vec<String>,
     pub unknown: Vec<String>,
@@ -97,12 +98,29 @@ impl Lint<'_> {
     }
 
     fn ident(&mut self, name: &str) {
-        let root = name.split(['.', '[']).next().unwrap_or(name);
-        let known = self.known.iter().any(|k| k == root)
-            || self.bound.iter().any(|b| b == root)
-            || root == "__tera_context";
+        let mut path = name.split('.').map(|s| s.split('[').next().unwrap_or(s));
+        let root = path.next().unwrap_or(name);
+        let known = if self.bound.iter().any(|b| b == root) || root == "__tera_context" {
+            true
+        } else {
+            known_path(self.known.get(root), path)
+        };
         if !known && !self.unknown.iter().any(|u| u == name) {
             self.unknown.push(name.to_string());
         }
+    }
+}
+
+/// Whether a dotted path exists below `value`; paths into lists or values
+/// that are empty in the sample (null) cannot be checked and pass.
+fn known_path<'s>(
+    value: Option<&serde_json::Value>,
+    mut rest: impl Iterator<Item = &'s str>,
+) -> bool {
+    match (value, rest.next()) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(serde_json::Value::Object(map)), Some(key)) => known_path(map.get(key), rest),
+        (Some(_), Some(_)) => true,
     }
 }

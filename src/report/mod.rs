@@ -289,7 +289,10 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 /// Checks that templates only read variables the packet provides.
 /// Returns one message per unknown variable, naming the template.
 pub fn lint_templates(kb: &KnowledgeBase) -> Vec<String> {
-    let known = packet_fields();
+    let known = match serde_json::to_value(Packet::default()) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
     let mut problems = Vec::new();
     for (path, text) in &kb.templates {
         let name = path.strip_prefix("templates/").unwrap_or(path);
@@ -309,11 +312,6 @@ pub fn lint_templates(kb: &KnowledgeBase) -> Vec<String> {
         }
     }
     problems
-}
-
-/// The top-level context variables: the packet's field names.
-pub fn packet_fields() -> Vec<String> {
-    packet::Packet::field_names()
 }
 
 mod lint;

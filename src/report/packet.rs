@@ -326,16 +326,6 @@ pub fn gather(input: &PacketInput, g: Gather) -> Packet {
     }
 }
 
-impl Packet {
-    /// The top-level context variable names, from the packet's own fields.
-    pub fn field_names() -> Vec<String> {
-        match serde_json::to_value(Packet::default()) {
-            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
-            _ => Vec::new(),
-        }
-    }
-}
-
 /// Quotes transcript lines by number from the packet's own (redacted) lines.
 struct Quotes<'a> {
     lines: &'a [String],
