@@ -50,13 +50,14 @@ impl Lint<'_> {
                     self.nodes(body);
                 }
             }
+            // `if` opens no scope in Tera: a `set` inside it holds afterwards
             Node::If(i, _) => {
                 for (_, cond, body) in &i.conditions {
                     self.expr(cond);
-                    self.nodes(body);
+                    body.iter().for_each(|n| self.node(n));
                 }
                 if let Some((_, body)) = &i.otherwise {
-                    self.nodes(body);
+                    body.iter().for_each(|n| self.node(n));
                 }
             }
             _ => {}
