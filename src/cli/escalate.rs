@@ -25,7 +25,8 @@ SOURCE_DATE_EPOCH when set, so packets can be reproduced.
 
 Examples:
   mailtriage escalate ticket.txt
-  mailtriage escalate --answer receive_works=yes --ticket T-1042 --format eml -o T-1042.eml ticket.txt
+  mailtriage escalate --answer receive_works=yes ticket.txt
+  mailtriage escalate --ticket T-1042 --format eml -o T-1042.eml ticket.txt
   mailtriage escalate --to customer --format markdown ticket.txt";
 
 #[derive(Debug, Args)]
@@ -42,6 +43,7 @@ pub struct EscalateArgs {
     /// Ticket id [default: the first file's name].
     #[arg(long, value_name = "ID")]
     pub ticket: Option<String>,
+    /// Packet format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: PacketFormat,
     /// Write to FILE (atomically) instead of standard output.
