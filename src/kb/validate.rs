@@ -322,7 +322,6 @@ fn with_suggestion<'x>(p: Problem, wrong: &str, known: impl IntoIterator<Item = 
     }
 }
 
-
 /// Escalation templates: each parses, and each diagnosis's `escalate_to`
 /// target has `templates/<target>.tera`. A knowledge base without any
 /// template (a test fixture) is not held to the second rule.
@@ -331,9 +330,15 @@ impl Validator<'_> {
         for (path, text) in &self.kb.templates {
             let name = path.strip_prefix("templates/").unwrap_or(path);
             if let Err(e) = tera::Template::new(name, None, text) {
-                let detail = std::error::Error::source(&e).map(|c| c.to_string()).unwrap_or_else(|| e.to_string());
+                let detail = std::error::Error::source(&e)
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| e.to_string());
                 let (line, col) = tera_position(&detail).unwrap_or((1, 1));
-                let first = detail.lines().map(str::trim).rfind(|l| l.starts_with('=')).unwrap_or("syntax error");
+                let first = detail
+                    .lines()
+                    .map(str::trim)
+                    .rfind(|l| l.starts_with('='))
+                    .unwrap_or("syntax error");
                 self.problems.push(
                     Problem::new(Origin { file: path.clone(), line, col }, format!("template syntax: {}", first.trim_start_matches("= ")))
                         .hint("templates use Tera 1 syntax: {{ variable }}, {% if %}...{% endif %}, {% for x in list %}...{% endfor %}"),
@@ -343,10 +348,17 @@ impl Validator<'_> {
         if self.kb.templates.is_empty() {
             return;
         }
-        let has = |target: &str| self.kb.templates.iter().any(|(p, _)| p == &format!("templates/{target}.tera"));
+        let has = |target: &str| {
+            self.kb
+                .templates
+                .iter()
+                .any(|(p, _)| p == &format!("templates/{target}.tera"))
+        };
         let mut problems = Vec::new();
         for d in &self.kb.diagnoses {
-            let Some(target) = d.escalate_to.as_deref() else { continue };
+            let Some(target) = d.escalate_to.as_deref() else {
+                continue;
+            };
             if !has(target) {
                 let at = locate_after(self.files, &d.at, target);
                 problems.push(
