@@ -377,3 +377,16 @@ fn cli_prints_every_format() {
         assert!(!output.stdout.is_empty());
     }
 }
+
+#[test]
+fn the_environment_names_looked_up_addresses_and_log_peers() {
+    let file = "ptr-missing-01-exim-450-cannot-find-hostname.txt";
+    let json = packet(&kb(), "t", &transcript(file), &Answers::new(), Some("sender-dns"), PacketFormat::Json, false);
+    let packet: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let env = &packet["environment"];
+    assert_eq!(env["sources"][0]["address"], "198.51.100.23", "{env:#}");
+    assert_eq!(env["sources"][0]["seen"], "reverse lookup");
+    assert_eq!(env["servers"][0]["name"], "mx.example.org");
+    assert_eq!(env["servers"][0]["address"], "192.0.2.60");
+    assert_eq!(packet["onset"]["time"], "2024-06-04 08:00:12");
+}

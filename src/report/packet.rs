@@ -108,6 +108,8 @@ pub struct SourceInfo {
     pub address: String,
     pub ptr: Option<String>,
     pub line: usize,
+    /// Where it was seen: `interface`, `attempt`, `reverse lookup`, `server reply`.
+    pub seen: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -491,6 +493,7 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                     address: address.clone(),
                     ptr: None,
                     line: item.line,
+                    seen: "interface".into(),
                 });
             }
             ItemKind::Connect { host, port, .. } if !host.is_empty() => {
@@ -542,10 +545,12 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                     address: source.clone(),
                     ptr: None,
                     line: attempt.first_line,
+                    seen: "attempt".into(),
                 });
             }
         }
     }
+    from_log_lines(&mut env, input, quotes);
     for item in &input.evidence.items {
         if let ItemKind::Ptr { address, name } = &item.kind {
             match env.sources.iter_mut().find(|s| &s.address == address) {
@@ -554,6 +559,7 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                     address: address.clone(),
                     ptr: Some(name.clone()),
                     line: item.line,
+                    seen: "reverse lookup".into(),
                 }),
             }
         }
@@ -570,6 +576,70 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
         });
     }
     env
+}
+
+static REVERSE_LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:\bdig\b.*?\s-x\s+|^\s*\$?\s*(?:host|nslookup)\s+)(?P<ip>[0-9a-f.:]+)")
+        .unwrap()
+});
+static LOG_PEER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\brelay=|\bH=)(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\s?\[(?P<ip>[0-9A-Fa-f.:]+)\](?::(?P<port>\d+))?").unwrap()
+});
+static QUOTED_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\[(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:]+)(?:\s+\d+)?\]")
+        .unwrap()
+});
+
+/// Addresses and peers the evidence model does not carry yet: addresses
+/// looked up in reverse DNS (`dig -x`), the client address a server quotes
+/// in its reply, and MTA log peers (`relay=host[addr]:port`, `H=host [addr]`).
+fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
+    let add_source = |env: &mut Environment, address: &str, line: usize, seen: &str| {
+        if address.parse::<std::net::IpAddr>().is_ok()
+            && !env.sources.iter().any(|s| s.address == address)
+        {
+            env.sources.push(SourceInfo {
+                address: address.to_string(),
+                ptr: None,
+                line,
+                seen: seen.into(),
+            });
+        }
+    };
+    for no in 1..=quotes.lines.len() {
+        let text = quotes.line(no).text;
+        if let Some(c) = REVERSE_LOOKUP.captures(&text) {
+            add_source(env, &c["ip"], no, "reverse lookup");
+        }
+        for c in LOG_PEER.captures_iter(&text) {
+            let port = c.name("port").and_then(|p| p.as_str().parse().ok());
+            let (host, ip) = (&c["host"], &c["ip"]);
+            if !env
+                .servers
+                .iter()
+                .any(|s| s.name.eq_ignore_ascii_case(host) && (s.port == port || port.is_none()))
+            {
+                env.servers.push(ServerInfo {
+                    name: host.to_string(),
+                    address: Some(ip.to_string()),
+                    port,
+                    line: no,
+                });
+            }
+        }
+    }
+    for (item, reply) in input.evidence.replies() {
+        if let Some(c) = QUOTED_CLIENT.captures(&reply.text) {
+            let ip = c["ip"].to_string();
+            if !env
+                .servers
+                .iter()
+                .any(|s| s.address.as_deref() == Some(&ip))
+            {
+                add_source(env, &ip, item.line, "server reply");
+            }
+        }
+    }
 }
 
 fn outcome_name(outcome: Outcome) -> String {
