@@ -2,6 +2,9 @@
 //! Date, Message-ID, the rendered text as the body and the redacted
 //! transcript attached as `transcript.txt`.
 //!
+//! Owns: the message's headers and MIME structure. Must not touch: what the
+//! packet says (the templates) or which lines it quotes (already redacted).
+//!
 //! Deterministic on purpose: the Message-ID and the MIME boundary come from
 //! a hash of the content, so the same packet gives the same bytes.
 

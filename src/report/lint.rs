@@ -2,6 +2,9 @@
 //! that are neither packet fields nor bound by the template itself (loop
 //! variables, `set`, macro arguments), so a typo in a template is caught by
 //! `cargo test` rather than by the engineer reading an empty section.
+//!
+//! Owns: the walk over Tera's syntax tree. Must not touch: rendering, or the
+//! knowledge-base checks (`kb::validate` reports syntax errors).
 
 use tera::ast::{Expr, ExprVal, Node};
 
