@@ -381,7 +381,15 @@ fn cli_prints_every_format() {
 #[test]
 fn the_environment_names_looked_up_addresses_and_log_peers() {
     let file = "ptr-missing-01-exim-450-cannot-find-hostname.txt";
-    let json = packet(&kb(), "t", &transcript(file), &Answers::new(), Some("sender-dns"), PacketFormat::Json, false);
+    let json = packet(
+        &kb(),
+        "t",
+        &transcript(file),
+        &Answers::new(),
+        Some("sender-dns"),
+        PacketFormat::Json,
+        false,
+    );
     let packet: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     let env = &packet["environment"];
     assert_eq!(env["sources"][0]["address"], "198.51.100.23", "{env:#}");

@@ -218,6 +218,7 @@ pub fn redact_lines_with(lines: &[String], options: RedactOptions) -> Redacted {
         options,
         secrets: Vec::new(),
         expect: Expect::Nothing,
+        header: None,
     };
     let lines = lines
         .iter()
@@ -234,6 +235,9 @@ struct State {
     options: RedactOptions,
     secrets: Vec<SecretAt>,
     expect: Expect,
+    /// The shape of the log header before the last `334` (digits as `0`):
+    /// a client line with the same header belongs to the same log.
+    header: Option<String>,
 }
 
 impl State {
@@ -241,8 +245,9 @@ impl State {
         if let Some(text) = self.auth_command(line, no) {
             return text;
         }
-        if let Some(arg) = prompt_arg(line) {
+        if let Some((arg, header)) = prompt_arg(line) {
             self.expect = expect_after_prompt(self.expect, &arg);
+            self.header = Some(shape(header));
             return line.to_string();
         }
         if let Some(kind) = self.expect.kind() {
@@ -250,7 +255,7 @@ impl State {
                 return text;
             }
         }
-        if final_reply(line) {
+        if final_reply(line, self.header.as_deref()) {
             self.expect = Expect::Nothing;
         }
         self.inline(line, no)
@@ -302,7 +307,7 @@ impl State {
         }
         let start = trimmed.rfind(char::is_whitespace).map_or(0, |i| i + 1);
         let (pre, token) = trimmed.split_at(start);
-        if !client_prefix(pre) {
+        if !client_prefix(pre) && self.header.as_deref() != Some(shape(pre).as_str()) {
             return None;
         }
         let (lead, core, tail) = unquote(token);
@@ -527,19 +532,31 @@ fn unquote(token: &str) -> (&str, &str, &str) {
     (&token[..lead_len], &rest[..core_len], &rest[core_len..])
 }
 
-/// The argument of a `334` reply, when the line is one.
-fn prompt_arg(line: &str) -> Option<String> {
+/// The argument of a `334` reply and the text before it, when the line is
+/// one: after a server mark or a timestamp, or under any log header when at
+/// most one word follows the code (`SMTP: 10:41:20 334 VXNlcm5hbWU6`).
+fn prompt_arg(line: &str) -> Option<(String, &str)> {
     let caps = REPLY_CODE
         .captures_iter(line)
         .find(|c| &c["code"] == "334")?;
     let code = caps.name("code").expect("named group");
     let before = &line[..code.start()];
-    if !before.trim().is_empty() && !client_prefix_like_server(before) {
+    let rest = line[code.end()..].trim_start_matches([' ', '-']).trim();
+    let one_word = rest.split_whitespace().count() <= 1;
+    if !before.trim().is_empty() && !client_prefix_like_server(before) && !one_word {
         return None;
     }
-    let rest = line[code.end()..].trim_start_matches([' ', '-']);
-    let (_, core, _) = unquote(rest.trim());
-    Some(core.to_string())
+    let (_, core, _) = unquote(rest);
+    Some((core.to_string(), before))
+}
+
+/// A log header's shape: trimmed, digits as `0`, so timestamps compare equal.
+fn shape(header: &str) -> String {
+    header
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect()
 }
 
 /// A prefix before a server reply: a server mark, a timestamp, or a log header ending in `:`.
@@ -550,12 +567,16 @@ fn client_prefix_like_server(before: &str) -> bool {
         || before.ends_with([':', '>', '<', ']', '*', '\'', '~', '-'])
 }
 
-/// A server reply that ends an AUTH exchange: any code but 334 opening a line.
-fn final_reply(line: &str) -> bool {
+/// A server reply that ends an AUTH exchange: any code but 334 opening a
+/// line, after a server mark, a timestamp or the header the prompt had.
+fn final_reply(line: &str, header: Option<&str>) -> bool {
     REPLY_CODE.captures(line).is_some_and(|c| {
         let code = c.name("code").expect("named group");
         let before = &line[..code.start()];
-        &c["code"] != "334" && (before.trim().is_empty() || client_prefix_like_server(before))
+        &c["code"] != "334"
+            && (before.trim().is_empty()
+                || client_prefix_like_server(before)
+                || header == Some(shape(before).as_str()))
     })
 }
 
