@@ -585,6 +585,11 @@ static REVERSE_LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
 static LOG_PEER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:\brelay=|\bH=)(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\s?\[(?P<ip>[0-9A-Fa-f.:]+)\](?::(?P<port>\d+))?").unwrap()
 });
+/// The sending address an SPF check names: `client-ip=` in Received-SPF, `ip=` in SPF explanations.
+static SPF_IP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:client-)?ip=(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:]+)")
+        .unwrap()
+});
 static QUOTED_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\[(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:]+)(?:\s+\d+)?\]")
         .unwrap()
@@ -592,7 +597,8 @@ static QUOTED_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Addresses and peers the evidence model does not carry yet: addresses
 /// looked up in reverse DNS (`dig -x`), the client address a server quotes
-/// in its reply, and MTA log peers (`relay=host[addr]:port`, `H=host [addr]`).
+/// in its reply or an SPF check names, MTA log peers (`relay=host[addr]:port`,
+/// `H=host [addr]`) and the `Remote-MTA` of a DSN.
 fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
     let add_source = |env: &mut Environment, address: &str, line: usize, seen: &str| {
         if address.parse::<std::net::IpAddr>().is_ok()
@@ -611,6 +617,9 @@ fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
         if let Some(c) = REVERSE_LOOKUP.captures(&text) {
             add_source(env, &c["ip"], no, "reverse lookup");
         }
+        if let Some(c) = SPF_IP.captures(&text) {
+            add_source(env, &c["ip"], no, "SPF check");
+        }
         for c in LOG_PEER.captures_iter(&text) {
             let port = c.name("port").and_then(|p| p.as_str().parse().ok());
             let (host, ip) = (&c["host"], &c["ip"]);
@@ -624,6 +633,25 @@ fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
                     address: Some(ip.to_string()),
                     port,
                     line: no,
+                });
+            }
+        }
+    }
+    for item in &input.evidence.items {
+        if let ItemKind::Field { name, value } = &item.kind {
+            let host = value.rsplit(';').next().unwrap_or("").trim();
+            if name.eq_ignore_ascii_case("remote-mta")
+                && !host.is_empty()
+                && !env
+                    .servers
+                    .iter()
+                    .any(|s| s.name.eq_ignore_ascii_case(host))
+            {
+                env.servers.push(ServerInfo {
+                    name: host.to_string(),
+                    address: None,
+                    port: None,
+                    line: item.line,
                 });
             }
         }
