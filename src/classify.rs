@@ -99,6 +99,48 @@ pub fn classify(kb: &KnowledgeBase, ticket: &Ticket, global: &Answers) -> Ticket
     }
 }
 
+/// Quotes every line reference again from the original transcript redacted
+/// with usernames shown (`--show-usernames`); passwords stay redacted.
+pub fn show_usernames(result: &mut TicketResult, original: &[u8]) {
+    let options = crate::evidence::redact::RedactOptions {
+        show_usernames: true,
+    };
+    let text =
+        crate::evidence::redact::redact_text_with(&String::from_utf8_lossy(original), options);
+    let lines: Vec<&str> = text.lines().collect();
+    let requote = |r: &mut engine::EvidenceRef| {
+        let quote: Vec<&str> = (r.line..=r.end_line.max(r.line))
+            .filter_map(|no| lines.get(no.wrapping_sub(1)).map(|l| l.trim_end()))
+            .collect();
+        if !quote.is_empty() {
+            r.quote = quote.join("\n");
+        }
+    };
+    result
+        .evidence
+        .iter_mut()
+        .flat_map(|f| f.refs.iter_mut())
+        .for_each(requote);
+    result
+        .ruled_out
+        .iter_mut()
+        .flat_map(|s| s.refs.iter_mut())
+        .for_each(requote);
+    result
+        .conflicts
+        .iter_mut()
+        .flat_map(|c| c.refs.iter_mut())
+        .for_each(requote);
+    for step in &mut result.trace {
+        if let engine::Decision::Evidence { facts, .. } = &mut step.decision {
+            facts
+                .iter_mut()
+                .flat_map(|f| f.refs.iter_mut())
+                .for_each(requote);
+        }
+    }
+}
+
 /// Output formats of `classify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -17,6 +17,8 @@ use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod escalate;
+
 const AFTER_HELP: &str = "\
 Exit codes:
   0  every ticket classified (or the command succeeded)
@@ -53,6 +55,9 @@ pub enum Command {
     /// Measure the knowledge base on a labelled corpus (DIR/expected.tsv).
     #[command(after_help = EVAL_HELP)]
     Eval(EvalArgs),
+    /// Write the escalation packet for one ticket (text, Markdown, JSON or e-mail).
+    #[command(after_help = escalate::ESCALATE_HELP)]
+    Escalate(escalate::EscalateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +120,9 @@ pub struct ClassifyArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Show AUTH usernames decoded in quoted lines (never passwords).
+    #[arg(long)]
+    pub show_usernames: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +194,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
             run_repl(cli.rules.as_deref(), ReplArgs { resume: None, files: vec![] })
         }
+        Some(Command::Escalate(args)) => escalate::run(cli.rules.as_deref(), args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
@@ -353,6 +362,11 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
         };
         for t in tickets {
             let result = match t {
+                Ok(t) if args.show_usernames => {
+                    let mut result = classify::classify(kb, &t, &global);
+                    classify::show_usernames(&mut result, &t.text);
+                    result
+                }
                 Ok(t) => classify::classify(kb, &t, &global),
                 Err(err) => classify::TicketResult::from_error(&err),
             };

@@ -18,6 +18,7 @@ pub(super) fn validate(kb: &KnowledgeBase, files: &[SourceFile]) -> Vec<Problem>
     v.tree();
     v.diagnoses();
     v.suspects();
+    v.templates();
     v.problems
 }
 
@@ -321,3 +322,59 @@ fn with_suggestion<'x>(p: Problem, wrong: &str, known: impl IntoIterator<Item = 
     }
 }
 
+/// Escalation templates: each parses, and each diagnosis's `escalate_to`
+/// target has `templates/<target>.tera`. A knowledge base without any
+/// template (a test fixture) is not held to the second rule.
+impl Validator<'_> {
+    fn templates(&mut self) {
+        for (path, text) in &self.kb.templates {
+            let name = path.strip_prefix("templates/").unwrap_or(path);
+            if let Err(e) = tera::Template::new(name, None, text) {
+                let detail = std::error::Error::source(&e)
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| e.to_string());
+                let (line, col) = tera_position(&detail).unwrap_or((1, 1));
+                let first = detail
+                    .lines()
+                    .map(str::trim)
+                    .rfind(|l| l.starts_with('='))
+                    .unwrap_or("syntax error");
+                self.problems.push(
+                    Problem::new(Origin { file: path.clone(), line, col }, format!("template syntax: {}", first.trim_start_matches("= ")))
+                        .hint("templates use Tera 1 syntax: {{ variable }}, {% if %}...{% endif %}, {% for x in list %}...{% endfor %}"),
+                );
+            }
+        }
+        if self.kb.templates.is_empty() {
+            return;
+        }
+        let has = |target: &str| {
+            self.kb
+                .templates
+                .iter()
+                .any(|(p, _)| p == &format!("templates/{target}.tera"))
+        };
+        let mut problems = Vec::new();
+        for d in &self.kb.diagnoses {
+            let Some(target) = d.escalate_to.as_deref() else {
+                continue;
+            };
+            if !has(target) {
+                let at = locate_after(self.files, &d.at, target);
+                problems.push(
+                    Problem::new(at, format!("diagnosis \"{}\" escalates to \"{target}\", which has no template", d.id))
+                        .hint(format!("add templates/{target}.tera (it may extend base.tera), or name a target that has one")),
+                );
+            }
+        }
+        self.problems.extend(problems);
+    }
+}
+
+/// The `line:col` pest prints as ` --> 3:5` in a Tera parse error.
+fn tera_position(detail: &str) -> Option<(usize, usize)> {
+    let at = detail.split("--> ").nth(1)?;
+    let (line, rest) = at.split_once(':')?;
+    let col: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.trim().parse().ok()?, col.parse().ok()?))
+}
