@@ -63,9 +63,13 @@ pub fn extract(evidence: &mut Evidence) {
         let lower = name.to_ascii_lowercase();
         if lower == "final-recipient" || lower == "x-failed-recipients" {
             for address in addresses(&value) {
-                evidence.recipients.push(Recipient { address, line: first, ..Recipient::default() });
+                current = Some(add_recipient(
+                    evidence,
+                    address,
+                    first,
+                    lower == "final-recipient",
+                ));
             }
-            current = evidence.recipients.len().checked_sub(1);
         }
         if let Some(index) = current {
             let recipient = &mut evidence.recipients[index];
@@ -84,10 +88,35 @@ pub fn extract(evidence: &mut Evidence) {
     }
 }
 
+/// Adds a recipient, or returns the one already named by a header
+/// (`X-Failed-Recipients` then `Final-Recipient` name the same address).
+fn add_recipient(evidence: &mut Evidence, address: String, line: usize, dsn: bool) -> usize {
+    let same = |r: &Recipient| r.address.eq_ignore_ascii_case(&address);
+    let reusable = evidence
+        .recipients
+        .iter()
+        .position(|r| same(r) && (!dsn || (r.action.is_none() && r.status.is_none())));
+    if let Some(index) = reusable {
+        return index;
+    }
+    evidence.recipients.push(Recipient {
+        address,
+        line,
+        ..Recipient::default()
+    });
+    evidence.recipients.len() - 1
+}
+
 fn is_per_recipient(name: &str) -> bool {
     matches!(
         name,
-        "final-recipient" | "original-recipient" | "action" | "status" | "remote-mta" | "diagnostic-code" | "last-attempt-date"
+        "final-recipient"
+            | "original-recipient"
+            | "action"
+            | "status"
+            | "remote-mta"
+            | "diagnostic-code"
+            | "last-attempt-date"
     )
 }
 
@@ -108,7 +137,9 @@ fn canonical(name: &str) -> String {
         .map(|part| {
             let mut chars = part.chars();
             match chars.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase(),
+                Some(first) => {
+                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+                }
                 None => String::new(),
             }
         })

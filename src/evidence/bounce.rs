@@ -1,0 +1,432 @@
+//! Bounces: ties evidence to the recipient it is about, so that every failed
+//! recipient of a bounce can be judged on its own.
+//!
+//! Owns: finding the recipients of free-form non-delivery reports (those
+//! without a `message/delivery-status` part), attaching replies and lines to
+//! a recipient (the `Diagnostic-Code` of its DSN block, the paragraph of the
+//! notification that names it), dropping dialogue-looking items read from the
+//! quoted original message, and giving each recipient a reply to judge when
+//! the report states only a status or a sentence (`code_inferred`).
+//!
+//! Must not touch: what a reply means. It only says which recipient a line
+//! is about.
+
+use super::mime::SectionKind;
+use super::reply::{find_status, strip_leading_status};
+use super::{Evidence, Item, ItemKind, Phase, Recipient, Reply};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Most recipients a free-form report is searched for.
+const MAX_RECIPIENTS: usize = 64;
+/// Most lines of a notification paragraph read as one recipient's diagnosis.
+const MAX_PARAGRAPH: usize = 12;
+
+pub fn extract(evidence: &mut Evidence) {
+    if evidence.sections.is_empty() {
+        tag_dsn_replies(evidence);
+        return;
+    }
+    drop_quoted_dialogue(evidence);
+    if evidence.recipients.is_empty() {
+        find_recipients(evidence);
+    }
+    tag_dsn_replies(evidence);
+    if evidence.recipients.len() > 1 {
+        tag_paragraphs(evidence);
+    }
+    infer_replies(evidence);
+}
+
+fn section_of(evidence: &Evidence, line: usize) -> Option<SectionKind> {
+    evidence
+        .sections
+        .iter()
+        .find(|s| s.first <= line && line <= s.last)
+        .map(|s| s.kind)
+}
+
+/// Dialogue lines inside the original message's headers or the report
+/// part are not a session; keep only fields there.
+fn drop_quoted_dialogue(evidence: &mut Evidence) {
+    let sections = evidence.sections.clone();
+    evidence.items.retain(|item| {
+        let kind = sections
+            .iter()
+            .find(|s| s.first <= item.line && item.line <= s.last)
+            .map(|s| s.kind);
+        match kind {
+            Some(SectionKind::OriginalHeaders | SectionKind::Original | SectionKind::Headers) => {
+                matches!(item.kind, ItemKind::Field { .. })
+            }
+            _ => true,
+        }
+    });
+}
+
+/// A reply inside a recipient's DSN fields (its `Diagnostic-Code`) is
+/// about that recipient; its status defaults to the block's `Status`.
+fn tag_dsn_replies(evidence: &mut Evidence) {
+    let spans: Vec<(usize, usize, usize)> = evidence
+        .items
+        .iter()
+        .filter_map(|i| match (&i.kind, i.recipient) {
+            (ItemKind::Field { name, .. }, Some(r)) if name == "Diagnostic-Code" => {
+                Some((i.line, i.end_line, r))
+            }
+            _ => None,
+        })
+        .collect();
+    for item in &mut evidence.items {
+        if !matches!(item.kind, ItemKind::Reply(_)) || item.recipient.is_some() {
+            continue;
+        }
+        if let Some(&(_, _, r)) = spans
+            .iter()
+            .find(|(first, last, _)| *first <= item.line && item.line <= *last)
+        {
+            item.recipient = Some(r);
+            let status = evidence.recipients.get(r).and_then(|rc| rc.status);
+            if let ItemKind::Reply(reply) = &mut item.kind {
+                if reply.status.is_none() {
+                    reply.status = status;
+                }
+            }
+        }
+    }
+}
+
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+").unwrap()
+});
+
+/// Where a free-form report names the address it failed for: at the start
+/// of a line (`<a@b>:`, `  a@b`, `a@b... User unknown`), after `RCPT TO:`,
+/// or after "to"/"for" in a sentence about delivery.
+static RECIPIENT_AT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?ix)
+        ^\s*(?:\d{3}[\s-](?:\d\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?(?:mailto:)?(?P<a>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?\s*(?:$|:|\.\.\.|,|;|\(|\s-|\s+\(|\s+(?:user|mailbox|recipient|address|unknown|no\b|not\b|does|is\b|was\b|has\b|host|\d{3}\b|\[|<|smtp|sorry|delivery|failed|error|the\b|because|unable|could|can't|cannot|mail|message|quota|over|account|domain|invalid|rejected|refused|denied|blocked|sender|retry|too|exceeded|this|\#))
+        |rcpt\s+to:?\s*<(?P<b>[^\s<>]+@[^\s<>]+)>
+        |(?:deliver(?:ed|y)?|sent|send|message|mail)\s+(?:\w+\s+){0,4}(?:to|for)\s*:?\s*["']?<?(?P<c>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?(?:[\s,.;:)]|$)
+        |(?:recipient|address|addressee|user|mailbox)(?:\s+address)?\s*:\s*<?(?P<d>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?(?:[\s,.;:)]|$)
+    "#)
+    .unwrap()
+});
+
+/// Recipients of a free-form report, in order of appearance, found in its
+/// notification text; the sender's own addresses and the reporting
+/// system's (postmaster, mailer-daemon) are not recipients.
+fn find_recipients(evidence: &mut Evidence) {
+    let own = own_addresses(evidence);
+    let mut found: Vec<Recipient> = Vec::new();
+    for section in evidence
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Text)
+    {
+        for no in section.first..=section.last {
+            let line = evidence.line(no);
+            for caps in RECIPIENT_AT.captures_iter(line) {
+                let Some(m) = ["a", "b", "c", "d"].iter().find_map(|n| caps.name(n)) else {
+                    continue;
+                };
+                let address = m.as_str().trim_end_matches(['.', ',']).to_string();
+                if !ADDRESS.is_match(&address) || is_system_address(&address) {
+                    continue;
+                }
+                let lower = address.to_ascii_lowercase();
+                if own.contains(&lower)
+                    || found
+                        .iter()
+                        .any(|r| r.address.eq_ignore_ascii_case(&address))
+                {
+                    continue;
+                }
+                if found.len() < MAX_RECIPIENTS {
+                    found.push(Recipient {
+                        address,
+                        line: no,
+                        ..Recipient::default()
+                    });
+                }
+            }
+        }
+    }
+    evidence.recipients = found;
+}
+
+/// The report's own From/To/Return-Path addresses (the reporting system
+/// and the original sender).
+fn own_addresses(evidence: &Evidence) -> Vec<String> {
+    let mut own = Vec::new();
+    for item in &evidence.items {
+        let ItemKind::Field { name, value } = &item.kind else {
+            continue;
+        };
+        if section_of(evidence, item.line) != Some(SectionKind::Headers) {
+            continue;
+        }
+        if matches!(name.as_str(), "From" | "To") {
+            own.extend(
+                ADDRESS
+                    .find_iter(value)
+                    .map(|m| m.as_str().to_ascii_lowercase()),
+            );
+        }
+    }
+    for section in evidence
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Headers)
+    {
+        for no in section.first..=section.last {
+            let line = evidence.line(no);
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("return-path:")
+                || lower.starts_with("reply-to:")
+                || lower.starts_with("sender:")
+            {
+                own.extend(
+                    ADDRESS
+                        .find_iter(line)
+                        .map(|m| m.as_str().to_ascii_lowercase()),
+                );
+            }
+        }
+    }
+    own
+}
+
+fn is_system_address(address: &str) -> bool {
+    let local = address.split('@').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        local.as_str(),
+        "mailer-daemon"
+            | "postmaster"
+            | "mail-daemon"
+            | "daemon"
+            | "root"
+            | "noreply"
+            | "no-reply"
+            | "bounce"
+            | "bounces"
+    )
+}
+
+/// In a notification naming several recipients, the lines after one
+/// recipient's address (up to the next one's) are about that recipient.
+fn tag_paragraphs(evidence: &mut Evidence) {
+    let addresses: Vec<String> = evidence
+        .recipients
+        .iter()
+        .map(|r| r.address.to_ascii_lowercase())
+        .collect();
+    let mut owner_of_line: Vec<Option<usize>> = vec![None; evidence.lines.len() + 2];
+    for section in evidence
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Text)
+    {
+        let mut current = None;
+        for no in section.first..=section.last {
+            let lower = evidence.line(no).to_ascii_lowercase();
+            let named: Vec<usize> = addresses
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| lower.contains(a.as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            if named.len() == 1 {
+                current = Some(named[0]);
+            } else if named.len() > 1 {
+                current = None;
+            }
+            owner_of_line[no] = current;
+        }
+    }
+    for item in &mut evidence.items {
+        if item.recipient.is_none() && matches!(item.kind, ItemKind::Reply(_)) {
+            item.recipient = owner_of_line.get(item.line).copied().flatten();
+        }
+    }
+}
+
+/// Gives every recipient without a reply of its own one to judge: from its
+/// DSN `Diagnostic-Code` or `Status`, or from the notification paragraph
+/// that names it. With no recipient at all, the notification text is one.
+fn infer_replies(evidence: &mut Evidence) {
+    let mut new_items = Vec::new();
+    for index in 0..evidence.recipients.len() {
+        let has_reply = evidence
+            .items
+            .iter()
+            .any(|i| i.recipient == Some(index) && matches!(i.kind, ItemKind::Reply(_)));
+        if has_reply {
+            continue;
+        }
+        if let Some(item) = dsn_reply(evidence, index).or_else(|| paragraph_reply(evidence, index))
+        {
+            new_items.push(item);
+        }
+    }
+    if evidence.recipients.is_empty()
+        && !evidence
+            .items
+            .iter()
+            .any(|i| matches!(i.kind, ItemKind::Reply(_)))
+    {
+        if let Some(section) = evidence
+            .sections
+            .iter()
+            .find(|s| s.kind == SectionKind::Text)
+            .copied()
+        {
+            let last = section.last.min(section.first + 3 * MAX_PARAGRAPH);
+            new_items.extend(inferred(evidence, section.first, last, None, None));
+        }
+    }
+    evidence.items.extend(new_items);
+}
+
+fn dsn_reply(evidence: &Evidence, index: usize) -> Option<Item> {
+    let recipient = &evidence.recipients[index];
+    let field = |want: &str| {
+        evidence.items.iter().find(|i| {
+            i.recipient == Some(index)
+                && matches!(&i.kind, ItemKind::Field { name, .. } if name == want)
+        })
+    };
+    if let Some(item) = field("Diagnostic-Code") {
+        return inferred(
+            evidence,
+            item.line,
+            item.end_line,
+            Some(index),
+            recipient.status,
+        );
+    }
+    let item = field("Status")?;
+    recipient.status?;
+    inferred(
+        evidence,
+        item.line,
+        item.line,
+        Some(index),
+        recipient.status,
+    )
+}
+
+/// The paragraph that names the recipient: its line and the lines after it
+/// up to a blank line or the next recipient.
+fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
+    let start = evidence.recipients[index].line;
+    let section = evidence
+        .sections
+        .iter()
+        .find(|s| s.first <= start && start <= s.last)?;
+    let others: Vec<String> = evidence
+        .recipients
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .map(|(_, r)| r.address.to_ascii_lowercase())
+        .collect();
+    let mut last = start;
+    while last < section.last && last - start < MAX_PARAGRAPH {
+        let next = evidence.line(last + 1);
+        let lower = next.to_ascii_lowercase();
+        if next.trim().is_empty() && last > start
+            || others.iter().any(|a| lower.contains(a.as_str()))
+        {
+            break;
+        }
+        last += 1;
+    }
+    inferred(evidence, start, last, Some(index), None)
+}
+
+/// A reply read from lines that carry no reply code of their own.
+fn inferred(
+    evidence: &Evidence,
+    first: usize,
+    last: usize,
+    recipient: Option<usize>,
+    status: Option<super::Status>,
+) -> Option<Item> {
+    let joined = (first..=last)
+        .map(|no| evidence.line(no).trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let body = joined
+        .split_once(';')
+        .filter(|(kind, _)| {
+            !kind.contains(' ') || kind.to_ascii_lowercase().starts_with("diagnostic-code")
+        })
+        .map(|(_, rest)| rest)
+        .unwrap_or(&joined);
+    let status = status.or_else(|| find_status(body));
+    let temporary = status.is_some_and(|s| s.class == 4)
+        || recipient.and_then(|r| evidence.recipients[r].action.as_deref()) == Some("delayed");
+    let text = strip_leading_status(body.trim()).to_string();
+    if text.is_empty() && status.is_none() {
+        return None;
+    }
+    let phase = super::reply::phase_hint(&joined).unwrap_or(Phase::Unknown);
+    let quote = (first..=last)
+        .map(|no| evidence.line(no).trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
+    Some(Item {
+        kind: ItemKind::Reply(Reply {
+            code: if temporary { 450 } else { 550 },
+            status,
+            text,
+            phase,
+            quoted: true,
+            code_inferred: true,
+        }),
+        line: first,
+        end_line: last,
+        quote,
+        attempt: None,
+        recipient,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::evidence::Evidence;
+
+    #[test]
+    fn free_form_report_names_each_recipient_with_its_own_reply() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/qmail-two-recipients.eml"
+        ));
+        let addresses: Vec<_> = e.recipients.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(addresses, ["alice@example.net", "bob@example.org"]);
+        for (index, want) in [(0, "no mailbox here"), (1, "over quota")] {
+            let texts: Vec<_> = e
+                .replies()
+                .filter(|(i, _)| i.recipient == Some(index))
+                .map(|(_, r)| r.text.clone())
+                .collect();
+            assert!(texts.iter().any(|t| t.contains(want)), "{index}: {texts:?}");
+        }
+    }
+
+    #[test]
+    fn dsn_status_without_code_becomes_an_inferred_reply() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/dsn-status-only.eml"
+        ));
+        assert_eq!(e.recipients.len(), 2);
+        let (item, reply) = e.replies().find(|(i, _)| i.recipient == Some(1)).unwrap();
+        assert!(reply.code_inferred);
+        assert_eq!(
+            (reply.code, reply.status.unwrap().to_string()),
+            (450, "4.2.2".to_string())
+        );
+        assert!(item.quote.contains("Status"));
+    }
+}
