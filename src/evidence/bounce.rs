@@ -319,11 +319,14 @@ fn dsn_reply(evidence: &Evidence, index: usize) -> Option<Item> {
 /// The paragraph that names the recipient: its line and the lines after it
 /// up to a blank line or the next recipient.
 fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
-    let start = evidence.recipients[index].line;
-    let section = evidence
+    let address = evidence.recipients[index].address.to_ascii_lowercase();
+    let named = |no: usize| evidence.line(no).to_ascii_lowercase().contains(&address);
+    // a header (X-Failed-Recipients) names it first; the paragraph is in the text
+    let (section, start) = evidence
         .sections
         .iter()
-        .find(|s| s.first <= start && start <= s.last)?;
+        .filter(|s| s.kind == SectionKind::Text)
+        .find_map(|s| (s.first..=s.last).find(|&no| named(no)).map(|no| (s, no)))?;
     let others: Vec<String> = evidence
         .recipients
         .iter()
