@@ -34,7 +34,10 @@ fn corpus() -> Option<PathBuf> {
     if dir.join("labels.tsv").is_file() {
         Some(dir)
     } else {
-        eprintln!("note: {} is absent; the Sisimai corpus test is skipped", dir.display());
+        eprintln!(
+            "note: {} is absent; the Sisimai corpus test is skipped",
+            dir.display()
+        );
         None
     }
 }
@@ -54,12 +57,29 @@ fn measurement() -> Option<&'static Measurement> {
 fn every_file_of_the_corpus_is_read_without_a_panic() {
     let Some(m) = measurement() else { return };
     assert!(m.files.len() >= 800, "only {} files found", m.files.len());
-    let panics: Vec<_> = m.panics().iter().map(|f| format!("{}: {}", f.path, f.panic.as_deref().unwrap_or(""))).collect();
+    let panics: Vec<_> = m
+        .panics()
+        .iter()
+        .map(|f| format!("{}: {}", f.path, f.panic.as_deref().unwrap_or("")))
+        .collect();
     assert!(panics.is_empty(), "panics:\n{}", panics.join("\n"));
-    for folder in ["emails/mac/", "emails/mailbox/", "emails/something-is-wrong/", "emails/dos/"] {
-        assert!(m.files.iter().any(|f| f.path.starts_with(folder)), "{folder} not read");
+    for folder in [
+        "emails/mac/",
+        "emails/mailbox/",
+        "emails/something-is-wrong/",
+        "emails/dos/",
+    ] {
+        assert!(
+            m.files.iter().any(|f| f.path.starts_with(folder)),
+            "{folder} not read"
+        );
     }
-    let silent: Vec<_> = m.files.iter().filter(|f| f.got.is_empty()).map(|f| f.path.as_str()).collect();
+    let silent: Vec<_> = m
+        .files
+        .iter()
+        .filter(|f| f.got.is_empty())
+        .map(|f| f.path.as_str())
+        .collect();
     assert!(silent.is_empty(), "files with no result at all: {silent:?}");
 }
 
@@ -69,15 +89,31 @@ fn agreement_with_sisimai_labels_stays_above_the_floor() {
     let (agreed, total) = m.records();
     println!("{}", m.render());
     assert!(total >= 600, "only {total} labelled records found");
-    assert!(m.record_rate() >= FLOOR, "per-record agreement {agreed}/{total} = {:.1}% is below the floor {:.0}%", m.record_rate() * 100.0, FLOOR * 100.0);
+    assert!(
+        m.record_rate() >= FLOOR,
+        "per-record agreement {agreed}/{total} = {:.1}% is below the floor {:.0}%",
+        m.record_rate() * 100.0,
+        FLOOR * 100.0
+    );
 }
 
 #[test]
 fn disagreements_on_purpose_are_still_what_we_decided() {
     let Some(m) = measurement() else { return };
     for (path, ours, why) in ON_PURPOSE {
-        let file = m.files.iter().find(|f| f.path == *path).unwrap_or_else(|| panic!("{path} missing"));
-        assert!(file.got.iter().any(|g| g == ours), "{path}: we decided {ours} ({why}), got {:?}", file.got);
-        assert!(!file.agrees(), "{path}: now agrees with Sisimai; drop it from ON_PURPOSE");
+        let file = m
+            .files
+            .iter()
+            .find(|f| f.path == *path)
+            .unwrap_or_else(|| panic!("{path} missing"));
+        assert!(
+            file.got.iter().any(|g| g == ours),
+            "{path}: we decided {ours} ({why}), got {:?}",
+            file.got
+        );
+        assert!(
+            !file.agrees(),
+            "{path}: now agrees with Sisimai; drop it from ON_PURPOSE"
+        );
     }
 }

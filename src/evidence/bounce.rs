@@ -11,7 +11,7 @@
 //! Must not touch: what a reply means. It only says which recipient a line
 //! is about.
 
-use super::mime::SectionKind;
+use super::mime::{Section, SectionKind};
 use super::reply::{find_status, strip_leading_status};
 use super::{Evidence, Item, ItemKind, Phase, Recipient, Reply};
 use regex::Regex;
@@ -22,13 +22,37 @@ const MAX_RECIPIENTS: usize = 64;
 /// Most lines of a notification paragraph read as one recipient's diagnosis.
 const MAX_PARAGRAPH: usize = 12;
 
+/// A pasted notification (not an email): it says a message was not
+/// delivered, in the words mail systems and clients use.
+static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)").unwrap()
+});
+
 pub fn extract(evidence: &mut Evidence) {
     if evidence.sections.is_empty() {
         tag_dsn_replies(evidence);
+        let has_reply = evidence
+            .items
+            .iter()
+            .any(|i| matches!(i.kind, ItemKind::Reply(_)));
+        if has_reply || !evidence.lines.iter().any(|l| NOTICE.is_match(l)) {
+            return;
+        }
+        // a pasted notification with no reply code: read it as a bounce's text
+        evidence.sections.push(Section {
+            kind: SectionKind::Text,
+            first: 1,
+            last: evidence.lines.len(),
+        });
+        if evidence.recipients.is_empty() {
+            find_recipients(evidence);
+        }
+        infer_replies(evidence);
         return;
     }
     drop_quoted_dialogue(evidence);
-    if evidence.recipients.is_empty() {
+    // in an mbox, a free-form report may sit beside a DSN
+    if evidence.recipients.is_empty() || evidence.messages > 1 {
         find_recipients(evidence);
     }
     tag_dsn_replies(evidence);
@@ -118,11 +142,23 @@ static RECIPIENT_AT: LazyLock<Regex> = LazyLock::new(|| {
 /// system's (postmaster, mailer-daemon) are not recipients.
 fn find_recipients(evidence: &mut Evidence) {
     let own = own_addresses(evidence);
-    let mut found: Vec<Recipient> = Vec::new();
+    let mut found: Vec<Recipient> = evidence.recipients.clone();
+    let known: Vec<String> = found
+        .iter()
+        .map(|r| r.address.to_ascii_lowercase())
+        .collect();
+    // a text naming a DSN's recipient is that DSN's notification
+    let names_known = |s: &&super::mime::Section| {
+        (s.first..=s.last).any(|no| {
+            let lower = evidence.line(no).to_ascii_lowercase();
+            known.iter().any(|k| lower.contains(k.as_str()))
+        })
+    };
     for section in evidence
         .sections
         .iter()
         .filter(|s| s.kind == SectionKind::Text)
+        .filter(|s| !names_known(s))
     {
         for no in section.first..=section.last {
             let line = evidence.line(no);
@@ -228,7 +264,13 @@ fn tag_paragraphs(evidence: &mut Evidence) {
         .filter(|s| s.kind == SectionKind::Text)
     {
         let mut current = None;
-        for no in section.first..=section.last {
+        let last = section.last.min(evidence.lines.len());
+        for (no, owner) in owner_of_line
+            .iter_mut()
+            .enumerate()
+            .take(last + 1)
+            .skip(section.first)
+        {
             let lower = evidence.line(no).to_ascii_lowercase();
             let named: Vec<usize> = addresses
                 .iter()
@@ -241,7 +283,7 @@ fn tag_paragraphs(evidence: &mut Evidence) {
             } else if named.len() > 1 {
                 current = None;
             }
-            owner_of_line[no] = current;
+            *owner = current;
         }
     }
     for item in &mut evidence.items {

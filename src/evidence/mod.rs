@@ -234,13 +234,17 @@ pub struct Evidence {
     /// For a decoded email, what each stretch of lines is (empty for plain text).
     #[serde(skip)]
     pub sections: Vec<mime::Section>,
+    /// How many emails the input held (an mbox holds several; 0 for plain text).
+    #[serde(skip)]
+    pub messages: usize,
 }
 
 impl Evidence {
     /// Extracts evidence from raw transcript bytes (decoded lossily if needed).
     pub fn from_bytes(bytes: &[u8]) -> Evidence {
         if let Some(decoded) = mime::decode(bytes) {
-            let mut evidence = Evidence::from_sections(&decoded.text, decoded.sections);
+            let mut evidence =
+                Evidence::from_sections(&decoded.text, decoded.sections, decoded.messages);
             if decoded.messages > 1 {
                 evidence.notes.push(format!(
                     "an mbox of {} messages, read one after another",
@@ -264,16 +268,17 @@ impl Evidence {
 
     /// Extracts evidence from a transcript.
     pub fn from_text(text: &str) -> Evidence {
-        Evidence::from_sections(text, Vec::new())
+        Evidence::from_sections(text, Vec::new(), 0)
     }
 
     /// Extracts evidence from a decoded email's text and its section map.
-    fn from_sections(text: &str, sections: Vec<mime::Section>) -> Evidence {
+    fn from_sections(text: &str, sections: Vec<mime::Section>, messages: usize) -> Evidence {
         let lines = split_lines(text);
         let redacted = redact::redact_lines(&lines);
         let mut evidence = Evidence {
             lines: redacted.lines,
             sections,
+            messages,
             ..Evidence::default()
         };
         smtp::extract(&mut evidence, &redacted.secrets);
