@@ -129,7 +129,7 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 /// or after "to"/"for" in a sentence about delivery.
 static RECIPIENT_AT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?ix)
-        ^\s*(?:\d{3}[\s-](?:\d\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?(?:mailto:)?(?P<a>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?\s*(?:$|:|\.\.\.|,|;|\(|\s-|\s+\(|\s+(?:user|mailbox|recipient|address|unknown|no\b|not\b|does|is\b|was\b|has\b|host|\d{3}\b|\[|<|smtp|sorry|delivery|failed|error|the\b|because|unable|could|can't|cannot|mail|message|quota|over|account|domain|invalid|rejected|refused|denied|blocked|sender|retry|too|exceeded|this|\#))
+        ^\s*(?:\d{3}[\s-](?:\d\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?(?:mailto:)?(?P<a>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?\s*(?:$|:|\.\.\.|,|;|\(|\s-|\s+\(|\s+(?:user|mailbox|recipient|address|unknown|no\b|not\b|does|is\b|was\b|has\b|host|on\b|\d{3}\b|\[|<|smtp|sorry|delivery|failed|error|the\b|because|unable|could|can't|cannot|mail|message|quota|over|account|domain|invalid|rejected|refused|denied|blocked|sender|retry|too|exceeded|this|\#))
         |rcpt\s+to:?\s*<(?P<b>[^\s<>]+@[^\s<>]+)>
         |(?:deliver(?:ed|y)?|sent|send|message|mail)\s+(?:\w+\s+){0,4}(?:to|for)\s*:?\s*["']?<?(?P<c>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?(?:[\s,.;:)]|$)
         |(?:recipient|address|addressee|user|mailbox)(?:\s+address)?\s*:\s*<?(?P<d>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?(?:[\s,.;:)]|$)
@@ -306,28 +306,35 @@ fn infer_replies(evidence: &mut Evidence) {
         if has_reply {
             continue;
         }
-        if let Some(item) = dsn_reply(evidence, index).or_else(|| paragraph_reply(evidence, index))
-        {
-            new_items.push(item);
-        }
+        let found = dsn_reply(evidence, index).or_else(|| paragraph_reply(evidence, index));
+        // a lone recipient named only in a header: the notification is about it
+        let found = found.or_else(|| {
+            if evidence.recipients.len() == 1 {
+                notification_reply(evidence, Some(index))
+            } else {
+                None
+            }
+        });
+        new_items.extend(found);
     }
-    if evidence.recipients.is_empty()
-        && !evidence
-            .items
-            .iter()
-            .any(|i| matches!(i.kind, ItemKind::Reply(_)))
-    {
-        if let Some(section) = evidence
-            .sections
-            .iter()
-            .find(|s| s.kind == SectionKind::Text)
-            .copied()
-        {
-            let last = section.last.min(section.first + 3 * MAX_PARAGRAPH);
-            new_items.extend(inferred(evidence, section.first, last, None, None));
-        }
+    let has_reply = evidence
+        .items
+        .iter()
+        .any(|i| matches!(i.kind, ItemKind::Reply(_)));
+    if evidence.recipients.is_empty() && !has_reply {
+        new_items.extend(notification_reply(evidence, None));
     }
     evidence.items.extend(new_items);
+}
+
+/// The start of the first notification text, read as one reply.
+fn notification_reply(evidence: &Evidence, recipient: Option<usize>) -> Option<Item> {
+    let section = evidence
+        .sections
+        .iter()
+        .find(|s| s.kind == SectionKind::Text)?;
+    let last = section.last.min(section.first + 3 * MAX_PARAGRAPH);
+    inferred(evidence, section.first, last, recipient, None)
 }
 
 fn dsn_reply(evidence: &Evidence, index: usize) -> Option<Item> {

@@ -121,6 +121,10 @@ static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?auth\b", Phase::Auth),
         (r"(?i)(?:after|in reply to)\s+(?:the\s+)?initial connection|greeting|banner", Phase::Greeting),
         (r"(?i)\bafter\s+pipelined\s+(?:mail|rcpt)", Phase::Rcpt),
+        // "did not like our RCPT TO", "most progress was RCPT TO response", "[RCPT_TO]"
+        (r"(?i)\b(?:our|was)\s+rcpt\s+to\b|\brcpt[_ ]to(?:\]|\s+response)", Phase::Rcpt),
+        // Postfix words RCPT-time restrictions so, whatever quotes them
+        (r"(?i)\brecipient address rejected:", Phase::Rcpt),
     ]
     .into_iter()
     .map(|(pattern, phase)| (Regex::new(pattern).unwrap(), phase))
@@ -180,6 +184,14 @@ mod tests {
         assert_eq!(
             phase_hint("(in reply to end of DATA command)"),
             Some(Phase::Message)
+        );
+        assert_eq!(
+            phase_hint("most progress was RCPT TO response; remote host said: 550"),
+            Some(Phase::Rcpt)
+        );
+        assert_eq!(
+            phase_hint("550 5.2.1 <a@example.org>... User Unknown [RCPT_TO]"),
+            Some(Phase::Rcpt)
         );
     }
 }
