@@ -70,8 +70,8 @@ fn section_of(evidence: &Evidence, line: usize) -> Option<SectionKind> {
         .map(|s| s.kind)
 }
 
-/// Dialogue lines inside the original message's headers or the report
-/// part are not a session; keep only fields there.
+/// Dialogue lines inside the original message's headers are not a
+/// session, and a report's network lines are not the customer's network.
 fn drop_quoted_dialogue(evidence: &mut Evidence) {
     let sections = evidence.sections.clone();
     evidence.items.retain(|item| {
@@ -79,11 +79,17 @@ fn drop_quoted_dialogue(evidence: &mut Evidence) {
             .iter()
             .find(|s| s.first <= item.line && item.line <= s.last)
             .map(|s| s.kind);
+        // a report's connection and DNS lines are the remote MTA's, not the
+        // customer's own network
+        let network = matches!(
+            item.kind,
+            ItemKind::Connect { .. } | ItemKind::NameError { .. } | ItemKind::LocalAddress { .. } | ItemKind::NetworkHint { .. }
+        );
         match kind {
             Some(SectionKind::OriginalHeaders | SectionKind::Original | SectionKind::Headers) => {
                 matches!(item.kind, ItemKind::Field { .. })
             }
-            _ => true,
+            _ => !network,
         }
     });
 }
