@@ -11,6 +11,7 @@ const FIELDS: &[&str] = &[
     "final-recipient",
     "original-recipient",
     "x-failed-recipients",
+    "original-rcpt-to",
     "action",
     "status",
     "remote-mta",
@@ -61,7 +62,8 @@ pub fn extract(evidence: &mut Evidence) {
     let mut current: Option<usize> = None;
     for (name, value, first, last) in fields {
         let lower = name.to_ascii_lowercase();
-        if lower == "final-recipient" || lower == "x-failed-recipients" {
+        // an ARF report names the complaining recipients in Original-Rcpt-To
+        if lower == "final-recipient" || lower == "x-failed-recipients" || lower == "original-rcpt-to" {
             for address in addresses(&value) {
                 current = Some(add_recipient(
                     evidence,
