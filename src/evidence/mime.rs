@@ -63,6 +63,7 @@ const ORIGINAL_MARKERS: &[&str] = &[
     "undelivered message headers",
     "message headers follow",
     "returned mail follows",
+    "returned message --",
     "----- original message -----",
     "content-type: message/rfc822",
     "content-type: text/rfc822-headers",
