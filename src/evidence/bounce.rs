@@ -83,7 +83,10 @@ fn drop_quoted_dialogue(evidence: &mut Evidence) {
         // customer's own network
         let network = matches!(
             item.kind,
-            ItemKind::Connect { .. } | ItemKind::NameError { .. } | ItemKind::LocalAddress { .. } | ItemKind::NetworkHint { .. }
+            ItemKind::Connect { .. }
+                | ItemKind::NameError { .. }
+                | ItemKind::LocalAddress { .. }
+                | ItemKind::NetworkHint { .. }
         );
         match kind {
             Some(SectionKind::OriginalHeaders | SectionKind::Original | SectionKind::Headers) => {
@@ -352,7 +355,13 @@ fn dsn_reply(evidence: &Evidence, index: usize) -> Option<Item> {
         })
     };
     if let Some(item) = field("Diagnostic-Code") {
-        return inferred(evidence, item.line, item.end_line, Some(index), recipient.status);
+        return inferred(
+            evidence,
+            item.line,
+            item.end_line,
+            Some(index),
+            recipient.status,
+        );
     }
     // no diagnostic: the notification's paragraph says more than the bare status
     if let Some(mut item) = paragraph_reply(evidence, index) {
@@ -378,17 +387,31 @@ fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
     let address = evidence.recipients[index].address.to_ascii_lowercase();
     let named = |no: usize| evidence.line(no).to_ascii_lowercase().contains(&address);
     let leads = |no: usize| {
-        let line = evidence.line(no).trim_start().trim_start_matches(['<', '"', '\'']).to_ascii_lowercase();
+        let line = evidence
+            .line(no)
+            .trim_start()
+            .trim_start_matches(['<', '"', '\''])
+            .to_ascii_lowercase();
         line.starts_with(&address)
     };
     // a header (X-Failed-Recipients) names it first; the paragraph is in the
     // text, best on a line the address opens (not a "To:" line quoting it)
-    let texts = || evidence.sections.iter().filter(|s| s.kind == SectionKind::Text);
+    let texts = || {
+        evidence
+            .sections
+            .iter()
+            .filter(|s| s.kind == SectionKind::Text)
+    };
     let (section, start) = texts()
         .find_map(|s| (s.first..=s.last).find(|&no| leads(no)).map(|no| (s, no)))
-        .or_else(|| texts().find_map(|s| (s.first..=s.last).find(|&no| named(no)).map(|no| (s, no))))?;
+        .or_else(|| {
+            texts().find_map(|s| (s.first..=s.last).find(|&no| named(no)).map(|no| (s, no)))
+        })?;
     // "a@b because:" with the reason after a blank line
-    let rest = evidence.line(start).to_ascii_lowercase().replace(&address, "");
+    let rest = evidence
+        .line(start)
+        .to_ascii_lowercase()
+        .replace(&address, "");
     let bare = rest.chars().filter(|c| c.is_alphanumeric()).count() < 12;
     let others: Vec<String> = evidence
         .recipients
@@ -402,9 +425,7 @@ fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
         let next = evidence.line(last + 1);
         let lower = next.to_ascii_lowercase();
         let has_text = !bare || (start + 1..=last).any(|no| !evidence.line(no).trim().is_empty());
-        if next.trim().is_empty() && has_text
-            || others.iter().any(|a| lower.contains(a.as_str()))
-        {
+        if next.trim().is_empty() && has_text || others.iter().any(|a| lower.contains(a.as_str())) {
             break;
         }
         last += 1;

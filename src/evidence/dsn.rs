@@ -63,7 +63,10 @@ pub fn extract(evidence: &mut Evidence) {
     for (name, value, first, last) in fields {
         let lower = name.to_ascii_lowercase();
         // an ARF report names the complaining recipients in Original-Rcpt-To
-        if lower == "final-recipient" || lower == "x-failed-recipients" || lower == "original-rcpt-to" {
+        if lower == "final-recipient"
+            || lower == "x-failed-recipients"
+            || lower == "original-rcpt-to"
+        {
             for address in addresses(&value) {
                 current = Some(add_recipient(
                     evidence,

@@ -119,10 +119,13 @@ static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:ehlo|helo)\b", Phase::Ehlo),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?starttls\b", Phase::StartTls),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?auth\b", Phase::Auth),
-        (r"(?i)(?:after|in reply to)\s+(?:the\s+)?initial connection|greeting|banner", Phase::Greeting),
+        (r"(?i)(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|banner)", Phase::Greeting),
         (r"(?i)\bafter\s+pipelined\s+(?:mail|rcpt)", Phase::Rcpt),
         // "did not like our RCPT TO", "most progress was RCPT TO response", "[RCPT_TO]"
         (r"(?i)\b(?:our|was)\s+rcpt\s+to\b|\brcpt[_ ]to(?:\]|\s+response)", Phase::Rcpt),
+        // qmail: "Connected to ... but my name was rejected" / "but sender was rejected"
+        (r"(?i)\bbut my name was rejected", Phase::Helo),
+        (r"(?i)\bbut sender was rejected", Phase::Mail),
         // Postfix words RCPT-time restrictions so, whatever quotes them
         (r"(?i)\brecipient address rejected:", Phase::Rcpt),
     ]
