@@ -316,15 +316,16 @@ fn infer_replies(evidence: &mut Evidence) {
             continue;
         }
         let found = dsn_reply(evidence, index).or_else(|| paragraph_reply(evidence, index));
-        // a lone recipient named only in a header: the notification is about it
-        let found = found.or_else(|| {
-            if evidence.recipients.len() == 1 {
-                notification_reply(evidence, Some(index))
-            } else {
-                None
-            }
-        });
+        let free_form = !evidence
+            .items
+            .iter()
+            .any(|i| i.recipient == Some(index) && matches!(i.kind, ItemKind::Field { .. }));
         new_items.extend(found);
+        // a lone recipient of a free-form report: the whole notification is
+        // about it, including a reason written before its address
+        if evidence.recipients.len() == 1 && free_form {
+            new_items.extend(notification_reply(evidence, Some(index)));
+        }
     }
     let has_reply = evidence
         .items
@@ -424,7 +425,16 @@ fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
     while last < section.last && last - start < MAX_PARAGRAPH {
         let next = evidence.line(last + 1);
         let lower = next.to_ascii_lowercase();
-        let has_text = !bare || (start + 1..=last).any(|no| !evidence.line(no).trim().is_empty());
+        let said: usize = (start + 1..=last)
+            .map(|no| {
+                evidence
+                    .line(no)
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .count()
+            })
+            .sum();
+        let has_text = !bare || said >= 12;
         if next.trim().is_empty() && has_text || others.iter().any(|a| lower.contains(a.as_str())) {
             break;
         }
