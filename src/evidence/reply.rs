@@ -91,7 +91,7 @@ pub fn strip_leading_status(text: &str) -> &str {
 
 static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|smtp;|\]:|\):|>:|message:|answer:|'|")\s*'?([245][0-5]\d)([ -]|$)(.*)$"#,
+        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|failed:|smtp;|\]:|\):|>:|message:|answer:|remote mail server after [^:]{1,40}(?::<[^>]*>[^:]{0,40})?:|'|")\s*'?([245][0-5]\d)([ -]|$)(.*)$"#,
     )
     .unwrap()
 });
@@ -115,7 +115,7 @@ static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:end of data|end of message|message body|\.$)", Phase::Message),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:data|bdat)\b", Phase::Data),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?rcpt\b", Phase::Rcpt),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?mail\b", Phase::Mail),
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?mail\s*(?:from|command)\b", Phase::Mail),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:ehlo|helo)\b", Phase::Ehlo),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?starttls\b", Phase::StartTls),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?auth\b", Phase::Auth),
@@ -180,6 +180,9 @@ mod tests {
         assert!(rest.starts_with("5.1.1"));
         assert!(find_embedded("The server responded: 535 Authentication failed").is_some());
         assert!(find_embedded("we sent 550 messages today").is_none());
+        let (code, _) = find_embedded("R=dnslookup T=remote_smtp H=mx.example.org [192.0.2.26]: SMTP error from remote mail server after end of data: 550-5.7.1 no").unwrap();
+        assert_eq!(code, 550);
+        assert!(find_embedded("SMTP ERROR: RCPT TO command failed: 556 5.1.10 <a@example.com>: no mail").is_some());
         assert_eq!(
             phase_hint("(in reply to RCPT TO command)"),
             Some(Phase::Rcpt)
@@ -188,6 +191,7 @@ mod tests {
             phase_hint("(in reply to end of DATA command)"),
             Some(Phase::Message)
         );
+        assert_eq!(phase_hint("An error occurred while sending mail: server unknown"), None);
         assert_eq!(
             phase_hint("most progress was RCPT TO response; remote host said: 550"),
             Some(Phase::Rcpt)
