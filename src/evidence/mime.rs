@@ -33,6 +33,8 @@ pub enum SectionKind {
     OriginalHeaders,
     /// Where the original message starts, and a note of its body left out.
     Original,
+    /// Words around a pasted email (the agent's or customer's), not part of it.
+    Note,
 }
 
 /// A 1-based, inclusive range of decoded lines.
@@ -80,12 +82,66 @@ pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     if body.starts_with("From ") && is_header(body.lines().nth(1).unwrap_or("")) {
         return Some(decode_mbox(body));
     }
-    if !looks_like_email(body) {
-        return None;
-    }
     let mut out = Decoded::default();
-    append_message(&mut out, body);
+    if looks_like_email(body) {
+        append_message(&mut out, body);
+        return Some(out);
+    }
+    // a few lines of the agent's or customer's words, then the email itself
+    let (offset, email) = email_after_prose(body)?;
+    let prose: Vec<&str> = body[..offset].lines().collect();
+    out.push_block(SectionKind::Note, &prose.join("\n"));
+    out.push_line("");
+    append_message(&mut out, email);
     Some(out)
+}
+
+/// Most lines of prose before a pasted email that are still read as such.
+const MAX_PROSE: usize = 12;
+
+/// Where an email starts after some prose: a header block of at least three
+/// fields naming a message header (From, Date, Received, ...).
+fn email_after_prose(text: &str) -> Option<(usize, &str)> {
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        if index > MAX_PROSE {
+            return None;
+        }
+        // the quoted original of a plain-text bounce is not a pasted email
+        if is_original_marker(line) {
+            return None;
+        }
+        let rest = &text[offset..];
+        if is_message_header(line) && looks_like_email(rest) && header_count(rest) >= 3 {
+            return Some((offset, rest));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn is_message_header(line: &str) -> bool {
+    let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "return-path"
+            | "received"
+            | "from"
+            | "date"
+            | "subject"
+            | "to"
+            | "message-id"
+            | "mime-version"
+            | "delivered-to"
+            | "x-original-to"
+    )
+}
+
+fn header_count(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with([' ', '\t']))
+        .count()
 }
 
 /// CRLF and bare CR become LF, so every decoder sees one line end.
@@ -450,6 +506,18 @@ mod tests {
         let d = decode(raw.as_bytes()).unwrap();
         assert_eq!(d.text.lines().nth(3), Some("hello"));
         assert_eq!(d.sections.last().unwrap().kind, SectionKind::Original);
+    }
+
+    #[test]
+    fn an_email_after_a_line_of_prose_is_decoded() {
+        let raw = "Customer forwarded this:\n\nReturn-Path: <>\nFrom: MAILER-DAEMON@example.org\nSubject: failure notice\n\nSorry.\n";
+        let d = decode(raw.as_bytes()).unwrap();
+        let kinds: Vec<_> = d.sections.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [SectionKind::Note, SectionKind::Headers, SectionKind::Text]
+        );
+        assert_eq!(d.text.lines().next(), Some("Customer forwarded this:"));
     }
 
     #[test]

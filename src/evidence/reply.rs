@@ -182,7 +182,10 @@ mod tests {
         assert!(find_embedded("we sent 550 messages today").is_none());
         let (code, _) = find_embedded("R=dnslookup T=remote_smtp H=mx.example.org [192.0.2.26]: SMTP error from remote mail server after end of data: 550-5.7.1 no").unwrap();
         assert_eq!(code, 550);
-        assert!(find_embedded("SMTP ERROR: RCPT TO command failed: 556 5.1.10 <a@example.com>: no mail").is_some());
+        assert!(find_embedded(
+            "SMTP ERROR: RCPT TO command failed: 556 5.1.10 <a@example.com>: no mail"
+        )
+        .is_some());
         assert_eq!(
             phase_hint("(in reply to RCPT TO command)"),
             Some(Phase::Rcpt)
@@ -191,7 +194,10 @@ mod tests {
             phase_hint("(in reply to end of DATA command)"),
             Some(Phase::Message)
         );
-        assert_eq!(phase_hint("An error occurred while sending mail: server unknown"), None);
+        assert_eq!(
+            phase_hint("An error occurred while sending mail: server unknown"),
+            None
+        );
         assert_eq!(
             phase_hint("most progress was RCPT TO response; remote host said: 550"),
             Some(Phase::Rcpt)

@@ -32,7 +32,15 @@ fn split_prefix(line: &str) -> (Option<Dir>, &str) {
     let trimmed = line.trim_start();
     // a program's tag before the marker: `[SMTP] < 220 ...`
     let trimmed = match trimmed.strip_prefix('[').and_then(|r| r.split_once("] ")) {
-        Some((tag, rest)) if !tag.is_empty() && tag.len() <= 16 && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => rest.trim_start(),
+        Some((tag, rest))
+            if !tag.is_empty()
+                && tag.len() <= 16
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            rest.trim_start()
+        }
         _ => trimmed,
     };
     const PREFIXES: [(&str, Dir); 16] = [
@@ -381,7 +389,8 @@ mod tests {
 
     #[test]
     fn tagged_and_phpmailer_dialogues_are_read() {
-        let got = replies("[SMTP] < 220 smtp.example.com ESMTP\n[SMTP] > EHLO me\n[SMTP] < 250 ok\n");
+        let got =
+            replies("[SMTP] < 220 smtp.example.com ESMTP\n[SMTP] > EHLO me\n[SMTP] < 250 ok\n");
         assert_eq!(got.len(), 2);
         let got = replies("2024-06-04 12:01:55 CLIENT -> SERVER: RCPT TO:<a@example.com>\n2024-06-04 12:01:55 SERVER -> CLIENT: 556 5.1.10 no mail\n");
         assert_eq!(got, vec![(556, Phase::Rcpt, "5.1.10".to_string())]);
