@@ -464,6 +464,7 @@ fn inferred(
         .map(|(_, rest)| rest)
         .unwrap_or(&joined);
     let status = status.or_else(|| find_status(body));
+    let success = status.is_some_and(|s| s.class == 2);
     let temporary = status.is_some_and(|s| s.class == 4)
         || recipient.and_then(|r| evidence.recipients[r].action.as_deref()) == Some("delayed");
     let text = strip_leading_status(body.trim()).to_string();
@@ -477,7 +478,13 @@ fn inferred(
         .join("\n");
     Some(Item {
         kind: ItemKind::Reply(Reply {
-            code: if temporary { 450 } else { 550 },
+            code: if success {
+                250
+            } else if temporary {
+                450
+            } else {
+                550
+            },
             status,
             text,
             phase,
