@@ -97,10 +97,17 @@ pub fn extract(evidence: &mut Evidence) {
 /// (`X-Failed-Recipients` then `Final-Recipient` name the same address).
 fn add_recipient(evidence: &mut Evidence, address: String, line: usize, dsn: bool) -> usize {
     let same = |r: &Recipient| r.address.eq_ignore_ascii_case(&address);
-    let reusable = evidence
-        .recipients
-        .iter()
-        .position(|r| same(r) && (!dsn || (r.action.is_none() && r.status.is_none())));
+    // a header named it (X-Failed-Recipients), or a DSN block that has no
+    // Final-Recipient of its own yet; an Action field may come first
+    let from_header = |r: &Recipient| {
+        !evidence
+            .line(r.line)
+            .to_ascii_lowercase()
+            .starts_with("final-recipient")
+    };
+    let reusable = evidence.recipients.iter().position(|r| {
+        same(r) && (!dsn || from_header(r) || (r.action.is_none() && r.status.is_none()))
+    });
     if let Some(index) = reusable {
         return index;
     }
@@ -169,6 +176,13 @@ fn addresses(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use crate::evidence::Evidence;
+
+    #[test]
+    fn a_failed_recipients_header_and_its_dsn_block_are_one_recipient() {
+        let e = Evidence::from_text("X-Failed-Recipients: bob@example.org\n\nReporting-MTA: dns; mx.example.com\n\nAction: failed\nFinal-Recipient: rfc822;bob@example.org\nStatus: 5.0.0\n");
+        assert_eq!(e.recipients.len(), 1);
+        assert_eq!(e.recipients[0].status.unwrap().to_string(), "5.0.0");
+    }
 
     #[test]
     fn dsn_fields_name_the_recipient_and_status() {

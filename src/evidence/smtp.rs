@@ -240,7 +240,16 @@ impl Dialogue<'_> {
         if p.code == 220 && !matches!(self.phase, Phase::StartTls) {
             self.phase = Phase::Greeting;
         }
-        let phase = self.phase;
+        let mut phase = self.phase;
+        // a lone reply under a log line that names the command ("after EHLO x:")
+        if phase == Phase::Greeting && p.code != 220 {
+            if let Some((hinted, _)) = self
+                .hinted
+                .filter(|(_, at)| p.first.saturating_sub(*at) <= 3)
+            {
+                phase = hinted;
+            }
+        }
         if phase == Phase::Ehlo && (200..300).contains(&p.code) {
             for (offset, text) in p.texts.iter().enumerate().skip(1) {
                 self.capability(p.first + offset, text);
@@ -385,6 +394,14 @@ mod tests {
             let last = e.replies().last().unwrap().1.clone();
             assert_eq!((last.code, last.phase), (535, Phase::Auth), "{s}");
         }
+    }
+
+    #[test]
+    fn a_lone_reply_takes_the_phase_its_log_line_names() {
+        let got = replies(
+            "SMTP error from remote mail server after EHLO me.example.com:\n    550 Rejected\n",
+        );
+        assert_eq!(got, vec![(550, Phase::Ehlo, String::new())]);
     }
 
     #[test]
