@@ -462,7 +462,8 @@ fn content_type(p: &MessagePart<'_>) -> String {
 
 fn is_textual(p: &MessagePart<'_>) -> bool {
     let ctype = content_type(p);
-    ctype.starts_with("text/") || ctype.starts_with("message/")
+    // a multipart the parser could not split (a broken boundary) is still text
+    ctype.starts_with("text/") || ctype.starts_with("message/") || ctype.starts_with("multipart/")
 }
 
 /// A `multipart/report`: its attached message is the original.
