@@ -522,6 +522,17 @@ mod tests {
     }
 
     #[test]
+    fn base64_bodies_are_decoded_from_their_charset() {
+        let d = decode(include_bytes!("../../tests/data/bounce/base64-latin1.eml")).unwrap();
+        assert!(
+            d.text.contains("<hans@example.de>: Empfänger unbekannt"),
+            "{}",
+            d.text
+        );
+        assert!(!d.text.contains('\r'));
+    }
+
+    #[test]
     fn bare_cr_and_crlf_are_line_ends() {
         let d = decode(b"From: a@example.org\rTo: b@example.org\r\rbody\r").unwrap();
         assert_eq!(d.text.lines().count(), 4);
