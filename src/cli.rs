@@ -28,7 +28,7 @@ Examples:
   mailtriage classify --answer receive_works=yes ticket.txt
   cat tickets.jsonl | mailtriage classify --jsonl - > results.jsonl
   mailtriage rules check rules/
-  mailtriage eval --sisimai ../shared/corpus/sisimai --floor 90";
+  mailtriage eval --sisimai ../shared/corpus/sisimai --floor 77";
 
 #[derive(Debug, Parser)]
 #[command(name = "mailtriage", version, about = "Triage email sending and delivery problems from pasted transcripts", after_help = AFTER_HELP)]

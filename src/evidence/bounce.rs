@@ -246,8 +246,9 @@ fn is_system_address(address: &str) -> bool {
     let local = address.split('@').next().unwrap_or("").to_ascii_lowercase();
     matches!(
         local.as_str(),
+        // postmaster can be the failed recipient itself; the reporter's own
+        // addresses are left out by `own_addresses`
         "mailer-daemon"
-            | "postmaster"
             | "mail-daemon"
             | "daemon"
             | "root"

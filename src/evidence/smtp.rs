@@ -297,11 +297,18 @@ impl Dialogue<'_> {
         if let Some(phase) = phase_hint(text) {
             self.hinted = Some((phase, no));
         }
-        let Some((code, rest)) = find_embedded(text) else {
+        // "... said: 550" with the text folded onto the next line
+        let next = self.evidence.line(no + 1).to_string();
+        let unfolded = format!("{text} {}", next.trim());
+        let (found, mut last) = match find_embedded(text) {
+            Some(found) => (Some(found), no),
+            None if continues_quote(&next) => (find_embedded(&unfolded), no + 1),
+            None => (None, no),
+        };
+        let Some((code, rest)) = found else {
             return no + 1;
         };
         let mut joined = rest.to_string();
-        let mut last = no;
         while last - no < 6 {
             let next = self.evidence.line(last + 1);
             if !continues_quote(next) {
@@ -402,6 +409,12 @@ mod tests {
             "SMTP error from remote mail server after EHLO me.example.com:\n    550 Rejected\n",
         );
         assert_eq!(got, vec![(550, Phase::Ehlo, String::new())]);
+    }
+
+    #[test]
+    fn a_reply_code_folded_away_from_its_text_is_read() {
+        let got = replies("<a@example.org>: host mx.example.org[192.0.2.2] said: 550\n    5.7.1 Access denied (in reply to MAIL FROM command)\n");
+        assert_eq!(got, vec![(550, Phase::Mail, "5.7.1".to_string())]);
     }
 
     #[test]
