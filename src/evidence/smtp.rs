@@ -43,10 +43,13 @@ fn split_prefix(line: &str) -> (Option<Dir>, &str) {
         }
         _ => trimmed,
     };
-    const PREFIXES: [(&str, Dir); 16] = [
+    const PREFIXES: [(&str, Dir); 18] = [
         // PHPMailer's debug output
         ("SERVER -> CLIENT:", Dir::Server),
         ("CLIENT -> SERVER:", Dir::Client),
+        // devices' debug logs
+        ("RX:", Dir::Server),
+        ("TX:", Dir::Client),
         ("<<<", Dir::Server),
         (">>>", Dir::Client),
         ("<**", Dir::Server),
@@ -424,6 +427,8 @@ mod tests {
         assert_eq!(got.len(), 2);
         let got = replies("2024-06-04 12:01:55 CLIENT -> SERVER: RCPT TO:<a@example.com>\n2024-06-04 12:01:55 SERVER -> CLIENT: 556 5.1.10 no mail\n");
         assert_eq!(got, vec![(556, Phase::Rcpt, "5.1.10".to_string())]);
+        let got = replies("RX: 220 smtp.example.com ESMTP\nTX: MAIL FROM:<a@example.com> SIZE\nRX: 501 5.5.4 Bad SIZE syntax\n");
+        assert_eq!(got[1], (501, Phase::Mail, "5.5.4".to_string()));
     }
 
     #[test]
