@@ -110,6 +110,24 @@ pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
     Some((code, rest))
 }
 
+static STATUS_REPLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:said|responded|response was|replied|returned|error):\s*'?([245])\.\d{1,3}\.\d{1,3}\b").unwrap()
+});
+
+/// A reply quoted with its enhanced status but no reply code
+/// (`The mail server responded: 5.7.520 ...`): the code is inferred from the
+/// status class (550, 450, 250); returns it and the text from the status on.
+pub fn find_status_reply(line: &str) -> Option<(u16, &str)> {
+    let caps = STATUS_REPLY.captures(line)?;
+    let code = match &caps[1] {
+        "5" => 550,
+        "4" => 450,
+        _ => 250,
+    };
+    let start = caps.get(1)?.start();
+    Some((code, line[start..].trim()))
+}
+
 static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
     [
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:end of data|end of message|message body|\.$)", Phase::Message),

@@ -305,10 +305,20 @@ impl Dialogue<'_> {
         let unfolded = format!("{text} {}", next.trim());
         let (found, mut last) = match find_embedded(text) {
             Some(found) => (Some(found), no),
-            None if continues_quote(&next) => (find_embedded(&unfolded), no + 1),
+            None if continues_quote(&next) => match find_embedded(&unfolded) {
+                Some(found) => (Some(found), no + 1),
+                None => (None, no),
+            },
             None => (None, no),
         };
-        let Some((code, rest)) = found else {
+        // "The mail server responded: 5.7.520 ..." names a status but no code
+        let status_only = if found.is_none() {
+            reply::find_status_reply(text)
+        } else {
+            None
+        };
+        let code_inferred = status_only.is_some();
+        let Some((code, rest)) = found.or(status_only) else {
             return no + 1;
         };
         let mut joined = rest.to_string();
@@ -333,7 +343,7 @@ impl Dialogue<'_> {
                 text,
                 phase,
                 quoted: true,
-                code_inferred: false,
+                code_inferred,
             }),
             no,
             last,
@@ -418,6 +428,17 @@ mod tests {
     fn a_reply_code_folded_away_from_its_text_is_read() {
         let got = replies("<a@example.org>: host mx.example.org[192.0.2.2] said: 550\n    5.7.1 Access denied (in reply to MAIL FROM command)\n");
         assert_eq!(got, vec![(550, Phase::Mail, "5.7.1".to_string())]);
+    }
+
+    #[test]
+    fn a_status_without_a_code_is_an_inferred_reply() {
+        let e = Evidence::from_text("An error occurred while sending mail. The mail server responded:  5.7.520\n  Message blocked because it contains content identified as spam.\n");
+        let (_, r) = e.replies().next().unwrap();
+        assert_eq!(
+            (r.code, r.code_inferred, r.status.unwrap().to_string()),
+            (550, true, "5.7.520".to_string())
+        );
+        assert!(r.text.contains("identified as spam"), "{r:?}");
     }
 
     #[test]
