@@ -344,8 +344,24 @@ fn notification_reply(evidence: &Evidence, recipient: Option<usize>) -> Option<I
         .sections
         .iter()
         .find(|s| s.kind == SectionKind::Text)?;
-    let last = section.last.min(section.first + 3 * MAX_PARAGRAPH);
+    let cap = section.last.min(section.first + 3 * MAX_PARAGRAPH);
+    // an original message quoted without a marker starts with its headers
+    let last = (section.first + 1..=cap)
+        .find(|&no| is_message_header(evidence.line(no)))
+        .map_or(cap, |no| no - 1);
     inferred(evidence, section.first, last, recipient, None)
+}
+
+/// A header line of a quoted message (`Received:`, `X-Mailer:`, ...): the
+/// notification's words have ended.
+fn is_message_header(line: &str) -> bool {
+    static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)^(?:received|return-path|message-id|mime-version|dkim-signature|x-[a-z0-9-]+):\s",
+        )
+        .unwrap()
+    });
+    HEADER.is_match(line)
 }
 
 fn dsn_reply(evidence: &Evidence, index: usize) -> Option<Item> {
@@ -436,7 +452,10 @@ fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
             })
             .sum();
         let has_text = !bare || said >= 12;
-        if next.trim().is_empty() && has_text || others.iter().any(|a| lower.contains(a.as_str())) {
+        if next.trim().is_empty() && has_text
+            || others.iter().any(|a| lower.contains(a.as_str()))
+            || is_message_header(&next)
+        {
             break;
         }
         last += 1;

@@ -66,6 +66,8 @@ const ORIGINAL_MARKERS: &[&str] = &[
     "message headers follow",
     "returned mail follows",
     "returned message --",
+    "header of the original message",
+    "headers of the original message",
     "----- original message -----",
     "content-type: message/rfc822",
     "content-type: text/rfc822-headers",
