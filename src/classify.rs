@@ -4,8 +4,8 @@
 //! Owns: the result record whose field names are the public machine output.
 //! Must not touch: how evidence is read or how the tree is walked.
 
-use crate::engine::{self, Answers, Ask, Conflict, Finding, Step, SuspectVerdict};
-use crate::evidence::{Attempt, Evidence};
+use crate::engine::{self, Answers, Ask, Conflict, Finding, Step, SuspectVerdict, Verdict};
+use crate::evidence::{Attempt, Evidence, ItemKind};
 use crate::kb::KnowledgeBase;
 use crate::ticket::{Ticket, TicketError};
 use serde::Serialize;
@@ -34,6 +34,10 @@ pub struct TicketResult {
     pub trace: Vec<Step>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// One result per recipient a bounce names; the ticket's own result is
+    /// that of the first failed recipient.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<RecipientResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Set when the ticket could not be read; the other fields are then `unknown`.
@@ -64,6 +68,7 @@ impl TicketResult {
             conflicts: vec![],
             trace: vec![],
             attempts: vec![],
+            recipients: vec![],
             notes: vec![],
             error: Some(err.message.clone()),
         }
@@ -75,7 +80,8 @@ pub fn classify(kb: &KnowledgeBase, ticket: &Ticket, global: &Answers) -> Ticket
     let evidence = Evidence::from_bytes(&ticket.text);
     let mut answers = global.clone();
     answers.extend(ticket.answers.iter().map(|(k, v)| (k.clone(), *v)));
-    let verdict = engine::evaluate(kb, &evidence, &answers);
+    let (recipients, first_failed) = judge_recipients(kb, &evidence, &answers);
+    let verdict = first_failed.unwrap_or_else(|| engine::evaluate(kb, &evidence, &answers));
     let mut notes = ticket.notes.clone();
     notes.extend(evidence.notes.iter().cloned());
     TicketResult {
@@ -89,11 +95,16 @@ pub fn classify(kb: &KnowledgeBase, ticket: &Ticket, global: &Answers) -> Ticket
         pending: verdict.pending,
         question: verdict.question,
         evidence: verdict.findings,
-        ruled_out: verdict.suspects.into_iter().filter(|s| s.ruled_out).collect(),
+        ruled_out: verdict
+            .suspects
+            .into_iter()
+            .filter(|s| s.ruled_out)
+            .collect(),
         also_seen: verdict.also_seen,
         conflicts: verdict.conflicts,
         trace: verdict.trace,
         attempts: evidence.attempts,
+        recipients,
         notes,
         error: None,
     }
@@ -141,6 +152,74 @@ pub fn show_usernames(result: &mut TicketResult, original: &[u8]) {
     }
 }
 
+/// What happened to one recipient of a bounce.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipientResult {
+    pub address: String,
+    /// The enhanced status (`5.1.1`), from the report or the reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The SMTP reply code the receiving server gave, when the report quotes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_code: Option<u16>,
+    /// The server's words about this recipient.
+    pub diagnostic: String,
+    pub cause: String,
+    /// Sisimai's vocabulary.
+    pub reason: String,
+    pub diagnosis: String,
+}
+
+/// Judges every recipient on its own evidence; returns the results and the
+/// verdict of the first failed recipient.
+fn judge_recipients(
+    kb: &KnowledgeBase,
+    evidence: &Evidence,
+    answers: &Answers,
+) -> (Vec<RecipientResult>, Option<Verdict>) {
+    let mut results = Vec::new();
+    let mut first_failed = None;
+    for (index, recipient) in evidence.recipients.iter().enumerate() {
+        let verdict = engine::evaluate_scoped(kb, evidence, answers, Some(index));
+        let reply = evidence
+            .replies()
+            .find(|(item, _)| item.recipient == Some(index))
+            .map(|(_, r)| r);
+        let status = recipient.status.or(reply.and_then(|r| r.status));
+        let diagnostic = reply
+            .map(|r| r.text.clone())
+            .unwrap_or_else(|| diagnostic_field(evidence, index));
+        results.push(RecipientResult {
+            address: recipient.address.clone(),
+            status: status.map(|s| s.to_string()),
+            reply_code: reply.filter(|r| !r.code_inferred).map(|r| r.code),
+            diagnostic,
+            cause: verdict.cause.clone(),
+            reason: verdict.reason.clone(),
+            diagnosis: verdict.diagnosis.clone(),
+        });
+        if first_failed.is_none() && !recipient.delivered() && verdict.cause != "delivered" {
+            first_failed = Some(verdict);
+        }
+    }
+    (results, first_failed)
+}
+
+fn diagnostic_field(evidence: &Evidence, index: usize) -> String {
+    evidence
+        .items
+        .iter()
+        .find_map(|item| match &item.kind {
+            ItemKind::Field { name, value }
+                if item.recipient == Some(index) && name == "Diagnostic-Code" =>
+            {
+                Some(value.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// Output formats of `classify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -160,7 +239,13 @@ pub struct Writer<W: Write> {
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: Format) -> Writer<W> {
-        Writer { out, format, count: 0, causes: Default::default(), owners: Default::default() }
+        Writer {
+            out,
+            format,
+            count: 0,
+            causes: Default::default(),
+            owners: Default::default(),
+        }
     }
 
     pub fn write(&mut self, r: &TicketResult) -> std::io::Result<()> {
@@ -178,7 +263,11 @@ impl<W: Write> Writer<W> {
             }
             Format::Table => {
                 if self.count == 0 {
-                    writeln!(self.out, "{:<44} {:<30} {:<18} {:>4}  NEXT", "TICKET", "CAUSE", "OWNER", "CONF")?;
+                    writeln!(
+                        self.out,
+                        "{:<44} {:<30} {:<18} {:>4}  NEXT",
+                        "TICKET", "CAUSE", "OWNER", "CONF"
+                    )?;
                 }
                 writeln!(self.out, "{}", table_row(r))?;
             }
@@ -192,7 +281,12 @@ impl<W: Write> Writer<W> {
             Format::Json => writeln!(self.out, "{}", if self.count == 0 { "[]" } else { "\n]" })?,
             Format::Table if self.count > 0 => {
                 writeln!(self.out)?;
-                writeln!(self.out, "{} ticket{}", self.count, if self.count == 1 { "" } else { "s" })?;
+                writeln!(
+                    self.out,
+                    "{} ticket{}",
+                    self.count,
+                    if self.count == 1 { "" } else { "s" }
+                )?;
                 writeln!(self.out, "by cause: {}", counts(&self.causes))?;
                 writeln!(self.out, "by owner: {}", counts(&self.owners))?;
             }
@@ -206,7 +300,11 @@ impl<W: Write> Writer<W> {
 fn counts(map: &std::collections::BTreeMap<String, usize>) -> String {
     let mut pairs: Vec<_> = map.iter().collect();
     pairs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    pairs.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn table_row(r: &TicketResult) -> String {
@@ -217,7 +315,14 @@ fn table_row(r: &TicketResult) -> String {
     } else {
         String::new()
     };
-    format!("{:<44} {:<30} {:<18} {:>4.2}  {}", shorten(&r.ticket, 44), r.cause, r.owner, r.confidence, next)
+    format!(
+        "{:<44} {:<30} {:<18} {:>4.2}  {}",
+        shorten(&r.ticket, 44),
+        r.cause,
+        r.owner,
+        r.confidence,
+        next
+    )
 }
 
 fn shorten(s: &str, width: usize) -> String {

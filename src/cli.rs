@@ -30,7 +30,8 @@ Examples:
   mailtriage classify --answer receive_works=yes ticket.txt
   cat tickets.jsonl | mailtriage classify --jsonl - > results.jsonl
   mailtriage rules check rules/
-  mailtriage eval transcripts/ --min-accuracy 0.95";
+  mailtriage eval transcripts/ --min-accuracy 0.95
+  mailtriage eval --sisimai ../shared/corpus/sisimai --floor 77";
 
 #[derive(Debug, Parser)]
 #[command(name = "mailtriage", version, about = "Triage email sending and delivery problems from pasted transcripts", after_help = AFTER_HELP)]
@@ -89,6 +90,13 @@ pub struct EvalArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
     pub format: EvalFormat,
+    /// Measure instead against the Sisimai corpus in this folder (holding
+    /// `emails/` and `labels.tsv`): agreement per record, per file and per reason.
+    #[arg(long, value_name = "DIR")]
+    pub sisimai: Option<PathBuf>,
+    /// With --sisimai: exit 1 when per-record agreement is below this percentage.
+    #[arg(long, value_name = "PERCENT")]
+    pub floor: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -188,7 +196,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Eval(args)) => {
             let kb = load_kb(cli.rules.as_deref())?;
-            run_eval(&kb, &args)
+            if args.sisimai.is_some() {
+                run_eval_sisimai(&kb, args)
+            } else {
+                run_eval(&kb, &args)
+            }
         }
         Some(Command::Repl(args)) => run_repl(cli.rules.as_deref(), args),
         None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
@@ -324,21 +336,42 @@ fn write_eval(out: &mut impl Write, r: &crate::eval::Report) -> std::io::Result<
     Ok(())
 }
 
+fn run_eval_sisimai(kb: &KnowledgeBase, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.sisimai.ok_or_else(|| {
+        anyhow::anyhow!(
+            "eval: give --sisimai DIR (the corpus folder holding emails/ and labels.tsv)"
+        )
+    })?;
+    let measurement = crate::sisimai::measure(kb, &dir)?;
+    print!("{}", measurement.render());
+    let below = args
+        .floor
+        .is_some_and(|floor| measurement.record_rate() * 100.0 < floor);
+    Ok(if below || !measurement.panics().is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// Parses `FACT=VALUE` answers, checking the fact and value are known.
 pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answers> {
     let mut answers = Answers::new();
     for item in raw {
-        let (fact, value) = item
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes"))?;
+        let (fact, value) = item.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes")
+        })?;
         let fact = fact.trim();
         if kb.question_for(fact).is_none() {
             let known = kb.askable_facts();
-            let hint = crate::kb::did_you_mean(fact, known.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default();
+            let hint = crate::kb::did_you_mean(fact, known.iter().copied())
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
             anyhow::bail!("--answer {item:?}: unknown fact {fact:?}{hint}; the facts an agent can answer are: {}", known.join(", "));
         }
-        let answer = Answer::parse(value)
-            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)"))?;
+        let answer = Answer::parse(value).ok_or_else(|| {
+            anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)")
+        })?;
         answers.insert(fact.to_string(), answer);
     }
     Ok(answers)
@@ -346,8 +379,16 @@ pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answe
 
 fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let global = parse_answers(kb, &args.answers)?;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
-    let paths = if args.paths.is_empty() { vec!["-".to_string()] } else { args.paths.clone() };
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let paths = if args.paths.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        args.paths.clone()
+    };
     let mut writer = Writer::new(std::io::stdout().lock(), format);
     let mut all_classified = true;
     let mut emit = |result: classify::TicketResult, writer: &mut Writer<_>| -> anyhow::Result<()> {
@@ -374,19 +415,30 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
         }
     }
     let _stdout = writer.finish()?;
-    Ok(if all_classified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if all_classified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn read_tickets(input: &Input, jsonl: bool) -> Vec<Result<Ticket, ticket::TicketError>> {
     let mut out = Vec::new();
     match input {
-        Input::Stdin if jsonl => ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t)),
+        Input::Stdin if jsonl => {
+            ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t))
+        }
         Input::Stdin => out.push(ticket::read_transcript("-".into(), std::io::stdin().lock())),
         Input::Path(path) => {
             let id = path.display().to_string();
             match std::fs::File::open(path) {
-                Err(e) => out.push(Err(ticket::TicketError { id, message: ticket::describe_io(&e) })),
-                Ok(file) if jsonl || ticket::is_jsonl(path) => ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t)),
+                Err(e) => out.push(Err(ticket::TicketError {
+                    id,
+                    message: ticket::describe_io(&e),
+                })),
+                Ok(file) if jsonl || ticket::is_jsonl(path) => {
+                    ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t))
+                }
                 Ok(file) => out.push(ticket::read_transcript(id, file)),
             }
         }

@@ -11,6 +11,7 @@ const FIELDS: &[&str] = &[
     "final-recipient",
     "original-recipient",
     "x-failed-recipients",
+    "original-rcpt-to",
     "action",
     "status",
     "remote-mta",
@@ -61,11 +62,19 @@ pub fn extract(evidence: &mut Evidence) {
     let mut current: Option<usize> = None;
     for (name, value, first, last) in fields {
         let lower = name.to_ascii_lowercase();
-        if lower == "final-recipient" || lower == "x-failed-recipients" {
+        // an ARF report names the complaining recipients in Original-Rcpt-To
+        if lower == "final-recipient"
+            || lower == "x-failed-recipients"
+            || lower == "original-rcpt-to"
+        {
             for address in addresses(&value) {
-                evidence.recipients.push(Recipient { address, line: first, ..Recipient::default() });
+                current = Some(add_recipient(
+                    evidence,
+                    address,
+                    first,
+                    lower == "final-recipient",
+                ));
             }
-            current = evidence.recipients.len().checked_sub(1);
         }
         if let Some(index) = current {
             let recipient = &mut evidence.recipients[index];
@@ -84,10 +93,42 @@ pub fn extract(evidence: &mut Evidence) {
     }
 }
 
+/// Adds a recipient, or returns the one already named by a header
+/// (`X-Failed-Recipients` then `Final-Recipient` name the same address).
+fn add_recipient(evidence: &mut Evidence, address: String, line: usize, dsn: bool) -> usize {
+    let same = |r: &Recipient| r.address.eq_ignore_ascii_case(&address);
+    // a header named it (X-Failed-Recipients), or a DSN block that has no
+    // Final-Recipient of its own yet; an Action field may come first
+    let from_header = |r: &Recipient| {
+        !evidence
+            .line(r.line)
+            .to_ascii_lowercase()
+            .starts_with("final-recipient")
+    };
+    let reusable = evidence.recipients.iter().position(|r| {
+        same(r) && (!dsn || from_header(r) || (r.action.is_none() && r.status.is_none()))
+    });
+    if let Some(index) = reusable {
+        return index;
+    }
+    evidence.recipients.push(Recipient {
+        address,
+        line,
+        ..Recipient::default()
+    });
+    evidence.recipients.len() - 1
+}
+
 fn is_per_recipient(name: &str) -> bool {
     matches!(
         name,
-        "final-recipient" | "original-recipient" | "action" | "status" | "remote-mta" | "diagnostic-code" | "last-attempt-date"
+        "final-recipient"
+            | "original-recipient"
+            | "action"
+            | "status"
+            | "remote-mta"
+            | "diagnostic-code"
+            | "last-attempt-date"
     )
 }
 
@@ -108,7 +149,9 @@ fn canonical(name: &str) -> String {
         .map(|part| {
             let mut chars = part.chars();
             match chars.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase(),
+                Some(first) => {
+                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+                }
                 None => String::new(),
             }
         })
@@ -133,6 +176,13 @@ fn addresses(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use crate::evidence::Evidence;
+
+    #[test]
+    fn a_failed_recipients_header_and_its_dsn_block_are_one_recipient() {
+        let e = Evidence::from_text("X-Failed-Recipients: bob@example.org\n\nReporting-MTA: dns; mx.example.com\n\nAction: failed\nFinal-Recipient: rfc822;bob@example.org\nStatus: 5.0.0\n");
+        assert_eq!(e.recipients.len(), 1);
+        assert_eq!(e.recipients[0].status.unwrap().to_string(), "5.0.0");
+    }
 
     #[test]
     fn dsn_fields_name_the_recipient_and_status() {

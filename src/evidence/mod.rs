@@ -5,15 +5,22 @@
 //! output, DSN fields, secrets). Every item carries the 1-based line(s) and
 //! the redacted quote it came from.
 //!
+//! Emails (bounces, reports, auto-replies, mbox files) are first decoded by
+//! [`mime`]; their evidence lines are the lines of the decoded text, which
+//! for a plain-text email is the input itself. [`bounce`] then ties items to
+//! the recipient they are about, so each recipient can be judged on its own.
+//!
 //! Must not touch: the knowledge base or any diagnosis. Extraction says what
 //! the transcript shows ("a 535 answered AUTH on line 9"), never what it means;
 //! meaning is the knowledge base's job.
 
 mod attempts;
+mod bounce;
 mod dsn;
+pub mod mime;
 mod netinfo;
-mod reply;
 pub mod redact;
+mod reply;
 mod smtp;
 
 use serde::Serialize;
@@ -97,6 +104,10 @@ pub struct Reply {
     /// than seen in a live dialogue.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub quoted: bool,
+    /// True when the report gave no reply code and `code` was inferred from
+    /// its status class or action (`550` failed, `450` delayed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub code_inferred: bool,
 }
 
 /// How a connection attempt ended at the TCP/DNS level.
@@ -120,22 +131,49 @@ pub enum ConnectResult {
 pub enum ItemKind {
     Reply(Reply),
     /// A client command, verb upper-cased (`EHLO`, `MAIL`, `AUTH`, ...) with its argument.
-    Command { verb: String, arg: String },
+    Command {
+        verb: String,
+        arg: String,
+    },
     /// An EHLO keyword with its parameters, e.g. `AUTH` / `PLAIN LOGIN`.
-    Capability { keyword: String, params: String },
+    Capability {
+        keyword: String,
+        params: String,
+    },
     /// A 334 AUTH prompt, decoded when it is base64 (`Username:`).
-    AuthPrompt { decoded: String },
+    AuthPrompt {
+        decoded: String,
+    },
     /// A credential the client sent; never shown, only its kind and size.
-    Secret { secret: SecretKind, bytes: usize },
-    Connect { host: String, port: Option<u16>, result: ConnectResult },
-    LocalAddress { address: String },
-    Ptr { address: String, name: String },
+    Secret {
+        secret: SecretKind,
+        bytes: usize,
+    },
+    Connect {
+        host: String,
+        port: Option<u16>,
+        result: ConnectResult,
+    },
+    LocalAddress {
+        address: String,
+    },
+    Ptr {
+        address: String,
+        name: String,
+    },
     /// A DNS lookup that found nothing (NXDOMAIN, "not found").
-    NameError { name: String },
+    NameError {
+        name: String,
+    },
     /// A header or DSN field (`Status`, `Final-Recipient`, `Received-SPF`, ...).
-    Field { name: String, value: String },
+    Field {
+        name: String,
+        value: String,
+    },
     /// A hint of which network a session ran from ("from dial-up").
-    NetworkHint { label: String },
+    NetworkHint {
+        label: String,
+    },
 }
 
 /// One piece of evidence with where it came from.
@@ -168,6 +206,16 @@ pub struct Recipient {
     pub line: usize,
 }
 
+impl Recipient {
+    /// The DSN says the message reached this recipient (or was passed on).
+    pub fn delivered(&self) -> bool {
+        matches!(
+            self.action.as_deref(),
+            Some("delivered" | "relayed" | "expanded")
+        ) || self.status.is_some_and(|s| s.class == 2)
+    }
+}
+
 /// Everything extracted from one transcript.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Evidence {
@@ -183,11 +231,28 @@ pub struct Evidence {
     /// used only to tell whether two attempts used the same credentials.
     #[serde(skip)]
     pub credential_prints: Vec<Option<u64>>,
+    /// For a decoded email, what each stretch of lines is (empty for plain text).
+    #[serde(skip)]
+    pub sections: Vec<mime::Section>,
+    /// How many emails the input held (an mbox holds several; 0 for plain text).
+    #[serde(skip)]
+    pub messages: usize,
 }
 
 impl Evidence {
     /// Extracts evidence from raw transcript bytes (decoded lossily if needed).
     pub fn from_bytes(bytes: &[u8]) -> Evidence {
+        if let Some(decoded) = mime::decode(bytes) {
+            let mut evidence =
+                Evidence::from_sections(&decoded.text, decoded.sections, decoded.messages);
+            if decoded.messages > 1 {
+                evidence.notes.push(format!(
+                    "an mbox of {} messages, read one after another",
+                    decoded.messages
+                ));
+            }
+            return evidence;
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => Evidence::from_text(text),
             Err(_) => {
@@ -203,16 +268,26 @@ impl Evidence {
 
     /// Extracts evidence from a transcript.
     pub fn from_text(text: &str) -> Evidence {
+        Evidence::from_sections(text, Vec::new(), 0)
+    }
+
+    /// Extracts evidence from a decoded email's text and its section map.
+    fn from_sections(text: &str, sections: Vec<mime::Section>, messages: usize) -> Evidence {
         let lines = split_lines(text);
         let redacted = redact::redact_lines(&lines);
         let mut evidence = Evidence {
             lines: redacted.lines,
+            sections,
+            messages,
             ..Evidence::default()
         };
         smtp::extract(&mut evidence, &redacted.secrets);
         netinfo::extract(&mut evidence);
         dsn::extract(&mut evidence);
-        evidence.items.sort_by_key(|item| (item.line, item.end_line));
+        bounce::extract(&mut evidence);
+        evidence
+            .items
+            .sort_by_key(|item| (item.line, item.end_line));
         attempts::assemble(&mut evidence, &redacted.secrets);
         evidence
     }

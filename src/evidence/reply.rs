@@ -23,9 +23,21 @@ pub fn parse_reply_line(body: &str) -> Option<ReplyLine<'_>> {
     }
     let code = body[..3].parse().ok()?;
     match bytes.get(3) {
-        None => Some(ReplyLine { code, continued: false, rest: "" }),
-        Some(b' ') | Some(b'\t') => Some(ReplyLine { code, continued: false, rest: body[4..].trim() }),
-        Some(b'-') => Some(ReplyLine { code, continued: true, rest: body[4..].trim() }),
+        None => Some(ReplyLine {
+            code,
+            continued: false,
+            rest: "",
+        }),
+        Some(b' ') | Some(b'\t') => Some(ReplyLine {
+            code,
+            continued: false,
+            rest: body[4..].trim(),
+        }),
+        Some(b'-') => Some(ReplyLine {
+            code,
+            continued: true,
+            rest: body[4..].trim(),
+        }),
         _ => None,
     }
 }
@@ -53,7 +65,9 @@ pub fn find_status(text: &str) -> Option<Status> {
 /// Parses a bare status value such as a DSN `Status: 5.1.1` field.
 pub fn parse_status(value: &str) -> Option<Status> {
     let value = value.trim();
-    let token = value.split(|c: char| c.is_whitespace() || c == '(').next()?;
+    let token = value
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .next()?;
     let mut parts = token.split('.');
     let status = Status {
         class: parts.next()?.parse().ok()?,
@@ -77,7 +91,7 @@ pub fn strip_leading_status(text: &str) -> &str {
 
 static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|smtp;|\]:|\):|>:|message:|answer:|'|")\s*'?([245][0-5]\d)([ -]|$)(.*)$"#,
+        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|failed:|smtp;|\]:|\):|>:|message:|answer:|remote mail server after [^:]{1,40}(?::<[^>]*>[^:]{0,40})?:|'|")\s*'?([245][0-5]\d)([ -]|$)(.*)$"#,
     )
     .unwrap()
 });
@@ -96,17 +110,42 @@ pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
     Some((code, rest))
 }
 
+static STATUS_REPLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:said|responded|response was|replied|returned|error):\s*'?([245])\.\d{1,3}\.\d{1,3}\b").unwrap()
+});
+
+/// A reply quoted with its enhanced status but no reply code
+/// (`The mail server responded: 5.7.520 ...`): the code is inferred from the
+/// status class (550, 450, 250); returns it and the text from the status on.
+pub fn find_status_reply(line: &str) -> Option<(u16, &str)> {
+    let caps = STATUS_REPLY.captures(line)?;
+    let code = match &caps[1] {
+        "5" => 550,
+        "4" => 450,
+        _ => 250,
+    };
+    let start = caps.get(1)?.start();
+    Some((code, line[start..].trim()))
+}
+
 static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
     [
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:end of data|end of message|message body|\.$)", Phase::Message),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:data|bdat)\b", Phase::Data),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?rcpt\b", Phase::Rcpt),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?mail\b", Phase::Mail),
+        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?mail\s*(?:from|command)\b", Phase::Mail),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:ehlo|helo)\b", Phase::Ehlo),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?starttls\b", Phase::StartTls),
         (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?auth\b", Phase::Auth),
-        (r"(?i)(?:after|in reply to)\s+(?:the\s+)?initial connection|greeting|banner", Phase::Greeting),
+        (r"(?i)(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|banner)", Phase::Greeting),
         (r"(?i)\bafter\s+pipelined\s+(?:mail|rcpt)", Phase::Rcpt),
+        // "did not like our RCPT TO", "most progress was RCPT TO response", "[RCPT_TO]"
+        (r"(?i)\b(?:our|was)\s+rcpt\s+to\b|\brcpt[_ ]to(?:\]|\s+response)", Phase::Rcpt),
+        // qmail: "Connected to ... but my name was rejected" / "but sender was rejected"
+        (r"(?i)\bbut my name was rejected", Phase::Helo),
+        (r"(?i)\bbut sender was rejected", Phase::Mail),
+        // Postfix words RCPT-time restrictions so, whatever quotes them
+        (r"(?i)\brecipient address rejected:", Phase::Rcpt),
     ]
     .into_iter()
     .map(|(pattern, phase)| (Regex::new(pattern).unwrap(), phase))
@@ -135,8 +174,18 @@ mod tests {
 
     #[test]
     fn statuses_in_every_common_spelling() {
-        assert_eq!(find_status("authorization failed (#5.7.0)").unwrap().to_string(), "5.7.0");
-        assert_eq!(find_status("5.1.1 <a@example.com>: no").unwrap().to_string(), "5.1.1");
+        assert_eq!(
+            find_status("authorization failed (#5.7.0)")
+                .unwrap()
+                .to_string(),
+            "5.7.0"
+        );
+        assert_eq!(
+            find_status("5.1.1 <a@example.com>: no")
+                .unwrap()
+                .to_string(),
+            "5.1.1"
+        );
         assert!(find_status("from 5.1.1.1 port").is_none());
         assert!(parse_status("5.1.1 (user unknown)").is_some());
         assert!(parse_status("smtp; 550").is_none());
@@ -149,7 +198,31 @@ mod tests {
         assert!(rest.starts_with("5.1.1"));
         assert!(find_embedded("The server responded: 535 Authentication failed").is_some());
         assert!(find_embedded("we sent 550 messages today").is_none());
-        assert_eq!(phase_hint("(in reply to RCPT TO command)"), Some(Phase::Rcpt));
-        assert_eq!(phase_hint("(in reply to end of DATA command)"), Some(Phase::Message));
+        let (code, _) = find_embedded("R=dnslookup T=remote_smtp H=mx.example.org [192.0.2.26]: SMTP error from remote mail server after end of data: 550-5.7.1 no").unwrap();
+        assert_eq!(code, 550);
+        assert!(find_embedded(
+            "SMTP ERROR: RCPT TO command failed: 556 5.1.10 <a@example.com>: no mail"
+        )
+        .is_some());
+        assert_eq!(
+            phase_hint("(in reply to RCPT TO command)"),
+            Some(Phase::Rcpt)
+        );
+        assert_eq!(
+            phase_hint("(in reply to end of DATA command)"),
+            Some(Phase::Message)
+        );
+        assert_eq!(
+            phase_hint("An error occurred while sending mail: server unknown"),
+            None
+        );
+        assert_eq!(
+            phase_hint("most progress was RCPT TO response; remote host said: 550"),
+            Some(Phase::Rcpt)
+        );
+        assert_eq!(
+            phase_hint("550 5.2.1 <a@example.org>... User Unknown [RCPT_TO]"),
+            Some(Phase::Rcpt)
+        );
     }
 }

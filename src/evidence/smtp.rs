@@ -17,7 +17,10 @@ enum Dir {
 }
 
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s+").unwrap()
+    Regex::new(
+        r"^\s*\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s+",
+    )
+    .unwrap()
 });
 
 /// Splits a line into its direction marker and body.
@@ -27,7 +30,26 @@ fn split_prefix(line: &str) -> (Option<Dir>, &str) {
         None => line,
     };
     let trimmed = line.trim_start();
-    const PREFIXES: [(&str, Dir); 14] = [
+    // a program's tag before the marker: `[SMTP] < 220 ...`
+    let trimmed = match trimmed.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+        Some((tag, rest))
+            if !tag.is_empty()
+                && tag.len() <= 16
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            rest.trim_start()
+        }
+        _ => trimmed,
+    };
+    const PREFIXES: [(&str, Dir); 18] = [
+        // PHPMailer's debug output
+        ("SERVER -> CLIENT:", Dir::Server),
+        ("CLIENT -> SERVER:", Dir::Client),
+        // devices' debug logs
+        ("RX:", Dir::Server),
+        ("TX:", Dir::Client),
         ("<<<", Dir::Server),
         (">>>", Dir::Client),
         ("<**", Dir::Server),
@@ -63,12 +85,23 @@ fn parse_command(body: &str) -> Option<(String, String)> {
     let caps = COMMAND.captures(body.trim())?;
     let verb = caps[1].trim_end_matches(':').to_ascii_uppercase();
     let verb = verb.split_whitespace().next().unwrap_or("").to_string();
-    let arg = caps.get(2).map(|m| m.as_str().trim().to_string()).unwrap_or_default();
-    if arg.is_empty() && !matches!(verb.as_str(), "DATA" | "QUIT" | "STARTTLS" | "RSET" | "NOOP" | "HELP") {
+    let arg = caps
+        .get(2)
+        .map(|m| m.as_str().trim().to_string())
+        .unwrap_or_default();
+    if arg.is_empty()
+        && !matches!(
+            verb.as_str(),
+            "DATA" | "QUIT" | "STARTTLS" | "RSET" | "NOOP" | "HELP"
+        )
+    {
         return None;
     }
     // unprefixed prose like "Data was lost" is not a command
-    if !body.trim().eq_ignore_ascii_case(&verb) && arg.contains(' ') && !matches!(verb.as_str(), "MAIL" | "RCPT" | "AUTH" | "BDAT") {
+    if !body.trim().eq_ignore_ascii_case(&verb)
+        && arg.contains(' ')
+        && !matches!(verb.as_str(), "MAIL" | "RCPT" | "AUTH" | "BDAT")
+    {
         return None;
     }
     Some((verb, arg))
@@ -210,7 +243,16 @@ impl Dialogue<'_> {
         if p.code == 220 && !matches!(self.phase, Phase::StartTls) {
             self.phase = Phase::Greeting;
         }
-        let phase = self.phase;
+        let mut phase = self.phase;
+        // a lone reply under a log line that names the command ("after EHLO x:")
+        if phase == Phase::Greeting && p.code != 220 {
+            if let Some((hinted, _)) = self
+                .hinted
+                .filter(|(_, at)| p.first.saturating_sub(*at) <= 3)
+            {
+                phase = hinted;
+            }
+        }
         if phase == Phase::Ehlo && (200..300).contains(&p.code) {
             for (offset, text) in p.texts.iter().enumerate().skip(1) {
                 self.capability(p.first + offset, text);
@@ -218,7 +260,8 @@ impl Dialogue<'_> {
         }
         if phase == Phase::Auth && p.code == 334 {
             let decoded = redact::decode_prompt(p.texts.first().map(String::as_str).unwrap_or(""));
-            self.evidence.push(ItemKind::AuthPrompt { decoded }, p.first, last);
+            self.evidence
+                .push(ItemKind::AuthPrompt { decoded }, p.first, last);
             return;
         }
         let joined = p.texts.join(" ");
@@ -228,7 +271,14 @@ impl Dialogue<'_> {
             self.in_data = true;
         }
         self.evidence.push(
-            ItemKind::Reply(Reply { code: p.code, status, text, phase, quoted: false }),
+            ItemKind::Reply(Reply {
+                code: p.code,
+                status,
+                text,
+                phase,
+                quoted: false,
+                code_inferred: false,
+            }),
             p.first,
             last.max(p.first),
         );
@@ -241,7 +291,8 @@ impl Dialogue<'_> {
             return;
         }
         let params = words.next().unwrap_or("").trim().to_string();
-        self.evidence.push(ItemKind::Capability { keyword, params }, no, no);
+        self.evidence
+            .push(ItemKind::Capability { keyword, params }, no, no);
     }
 
     /// A reply quoted in prose; folded continuation lines are joined.
@@ -249,11 +300,28 @@ impl Dialogue<'_> {
         if let Some(phase) = phase_hint(text) {
             self.hinted = Some((phase, no));
         }
-        let Some((code, rest)) = find_embedded(text) else {
+        // "... said: 550" with the text folded onto the next line
+        let next = self.evidence.line(no + 1).to_string();
+        let unfolded = format!("{text} {}", next.trim());
+        let (found, mut last) = match find_embedded(text) {
+            Some(found) => (Some(found), no),
+            None if continues_quote(&next) => match find_embedded(&unfolded) {
+                Some(found) => (Some(found), no + 1),
+                None => (None, no),
+            },
+            None => (None, no),
+        };
+        // "The mail server responded: 5.7.520 ..." names a status but no code
+        let status_only = if found.is_none() {
+            reply::find_status_reply(text)
+        } else {
+            None
+        };
+        let code_inferred = status_only.is_some();
+        let Some((code, rest)) = found.or(status_only) else {
             return no + 1;
         };
         let mut joined = rest.to_string();
-        let mut last = no;
         while last - no < 6 {
             let next = self.evidence.line(last + 1);
             if !continues_quote(next) {
@@ -269,7 +337,14 @@ impl Dialogue<'_> {
         let status = reply::find_status(&joined);
         let text = reply::strip_leading_status(&joined).to_string();
         self.evidence.push(
-            ItemKind::Reply(Reply { code, status, text, phase, quoted: true }),
+            ItemKind::Reply(Reply {
+                code,
+                status,
+                text,
+                phase,
+                quoted: true,
+                code_inferred,
+            }),
             no,
             last,
         );
@@ -285,9 +360,8 @@ fn continues_quote(next: &str) -> bool {
         && !next.trim_start().starts_with("--")
 }
 
-static LOG_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s").unwrap()
-});
+static LOG_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s").unwrap());
 
 /// Syslog lines start with a date; a reply code can only be inside them.
 fn looks_like_log_line(text: &str) -> bool {
@@ -302,7 +376,13 @@ mod tests {
     fn replies(text: &str) -> Vec<(u16, Phase, String)> {
         Evidence::from_text(text)
             .replies()
-            .map(|(_, r)| (r.code, r.phase, r.status.map(|s| s.to_string()).unwrap_or_default()))
+            .map(|(_, r)| {
+                (
+                    r.code,
+                    r.phase,
+                    r.status.map(|s| s.to_string()).unwrap_or_default(),
+                )
+            })
             .collect()
     }
 
@@ -316,14 +396,60 @@ mod tests {
 
     #[test]
     fn prefixed_forms_are_read() {
-        for (s, c) in [("S:", "C:"), ("<-", "->"), ("<~", "~>"), ("<<<", ">>>"), ("<", ">")] {
+        for (s, c) in [
+            ("S:", "C:"),
+            ("<-", "->"),
+            ("<~", "~>"),
+            ("<<<", ">>>"),
+            ("<", ">"),
+        ] {
             let text = format!("{s} 220 mx\n{c} EHLO me\n{s} 250-mx\n{s} 250 STARTTLS\n{c} AUTH LOGIN\n{s} 535 5.7.8 bad\n");
             let e = Evidence::from_text(&text);
-            let caps: Vec<_> = e.items.iter().filter(|i| matches!(i.kind, ItemKind::Capability { .. })).collect();
+            let caps: Vec<_> = e
+                .items
+                .iter()
+                .filter(|i| matches!(i.kind, ItemKind::Capability { .. }))
+                .collect();
             assert_eq!(caps.len(), 1, "{s}");
             let last = e.replies().last().unwrap().1.clone();
             assert_eq!((last.code, last.phase), (535, Phase::Auth), "{s}");
         }
+    }
+
+    #[test]
+    fn a_lone_reply_takes_the_phase_its_log_line_names() {
+        let got = replies(
+            "SMTP error from remote mail server after EHLO me.example.com:\n    550 Rejected\n",
+        );
+        assert_eq!(got, vec![(550, Phase::Ehlo, String::new())]);
+    }
+
+    #[test]
+    fn a_reply_code_folded_away_from_its_text_is_read() {
+        let got = replies("<a@example.org>: host mx.example.org[192.0.2.2] said: 550\n    5.7.1 Access denied (in reply to MAIL FROM command)\n");
+        assert_eq!(got, vec![(550, Phase::Mail, "5.7.1".to_string())]);
+    }
+
+    #[test]
+    fn a_status_without_a_code_is_an_inferred_reply() {
+        let e = Evidence::from_text("An error occurred while sending mail. The mail server responded:  5.7.520\n  Message blocked because it contains content identified as spam.\n");
+        let (_, r) = e.replies().next().unwrap();
+        assert_eq!(
+            (r.code, r.code_inferred, r.status.unwrap().to_string()),
+            (550, true, "5.7.520".to_string())
+        );
+        assert!(r.text.contains("identified as spam"), "{r:?}");
+    }
+
+    #[test]
+    fn tagged_and_phpmailer_dialogues_are_read() {
+        let got =
+            replies("[SMTP] < 220 smtp.example.com ESMTP\n[SMTP] > EHLO me\n[SMTP] < 250 ok\n");
+        assert_eq!(got.len(), 2);
+        let got = replies("2024-06-04 12:01:55 CLIENT -> SERVER: RCPT TO:<a@example.com>\n2024-06-04 12:01:55 SERVER -> CLIENT: 556 5.1.10 no mail\n");
+        assert_eq!(got, vec![(556, Phase::Rcpt, "5.1.10".to_string())]);
+        let got = replies("RX: 220 smtp.example.com ESMTP\nTX: MAIL FROM:<a@example.com> SIZE\nRX: 501 5.5.4 Bad SIZE syntax\n");
+        assert_eq!(got[1], (501, Phase::Mail, "5.5.4".to_string()));
     }
 
     #[test]

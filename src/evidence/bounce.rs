@@ -1,0 +1,557 @@
+//! Bounces: ties evidence to the recipient it is about, so that every failed
+//! recipient of a bounce can be judged on its own.
+//!
+//! Owns: finding the recipients of free-form non-delivery reports (those
+//! without a `message/delivery-status` part), attaching replies and lines to
+//! a recipient (the `Diagnostic-Code` of its DSN block, the paragraph of the
+//! notification that names it), dropping dialogue-looking items read from the
+//! quoted original message, and giving each recipient a reply to judge when
+//! the report states only a status or a sentence (`code_inferred`).
+//!
+//! Must not touch: what a reply means. It only says which recipient a line
+//! is about.
+
+use super::mime::{Section, SectionKind};
+use super::reply::{find_status, strip_leading_status};
+use super::{Evidence, Item, ItemKind, Phase, Recipient, Reply};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Most recipients a free-form report is searched for.
+const MAX_RECIPIENTS: usize = 64;
+/// Most lines of a notification paragraph read as one recipient's diagnosis.
+const MAX_PARAGRAPH: usize = 12;
+
+/// A pasted notification (not an email): it says a message was not
+/// delivered, in the words mail systems and clients use.
+static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)").unwrap()
+});
+
+pub fn extract(evidence: &mut Evidence) {
+    if evidence.sections.is_empty() {
+        tag_dsn_replies(evidence);
+        let has_reply = evidence
+            .items
+            .iter()
+            .any(|i| matches!(i.kind, ItemKind::Reply(_)));
+        if has_reply || !evidence.lines.iter().any(|l| NOTICE.is_match(l)) {
+            return;
+        }
+        // a pasted notification with no reply code: read it as a bounce's text
+        evidence.sections.push(Section {
+            kind: SectionKind::Text,
+            first: 1,
+            last: evidence.lines.len(),
+        });
+        if evidence.recipients.is_empty() {
+            find_recipients(evidence);
+        }
+        infer_replies(evidence);
+        return;
+    }
+    drop_quoted_dialogue(evidence);
+    // in an mbox, a free-form report may sit beside a DSN
+    if evidence.recipients.is_empty() || evidence.messages > 1 {
+        find_recipients(evidence);
+    }
+    tag_dsn_replies(evidence);
+    if evidence.recipients.len() > 1 {
+        tag_paragraphs(evidence);
+    }
+    infer_replies(evidence);
+}
+
+fn section_of(evidence: &Evidence, line: usize) -> Option<SectionKind> {
+    evidence
+        .sections
+        .iter()
+        .find(|s| s.first <= line && line <= s.last)
+        .map(|s| s.kind)
+}
+
+/// Dialogue lines inside the original message's headers are not a
+/// session, and a report's network lines are not the customer's network.
+fn drop_quoted_dialogue(evidence: &mut Evidence) {
+    let sections = evidence.sections.clone();
+    evidence.items.retain(|item| {
+        let kind = sections
+            .iter()
+            .find(|s| s.first <= item.line && item.line <= s.last)
+            .map(|s| s.kind);
+        // a report's connection and DNS lines are the remote MTA's, not the
+        // customer's own network
+        let network = matches!(
+            item.kind,
+            ItemKind::Connect { .. }
+                | ItemKind::NameError { .. }
+                | ItemKind::LocalAddress { .. }
+                | ItemKind::NetworkHint { .. }
+        );
+        match kind {
+            Some(SectionKind::OriginalHeaders | SectionKind::Original | SectionKind::Headers) => {
+                matches!(item.kind, ItemKind::Field { .. })
+            }
+            _ => !network,
+        }
+    });
+}
+
+/// A reply inside a recipient's DSN fields (its `Diagnostic-Code`) is
+/// about that recipient; its status defaults to the block's `Status`.
+fn tag_dsn_replies(evidence: &mut Evidence) {
+    let spans: Vec<(usize, usize, usize)> = evidence
+        .items
+        .iter()
+        .filter_map(|i| match (&i.kind, i.recipient) {
+            (ItemKind::Field { name, .. }, Some(r)) if name == "Diagnostic-Code" => {
+                Some((i.line, i.end_line, r))
+            }
+            _ => None,
+        })
+        .collect();
+    for item in &mut evidence.items {
+        if !matches!(item.kind, ItemKind::Reply(_)) || item.recipient.is_some() {
+            continue;
+        }
+        if let Some(&(_, _, r)) = spans
+            .iter()
+            .find(|(first, last, _)| *first <= item.line && item.line <= *last)
+        {
+            item.recipient = Some(r);
+            let status = evidence.recipients.get(r).and_then(|rc| rc.status);
+            if let ItemKind::Reply(reply) = &mut item.kind {
+                if reply.status.is_none() {
+                    reply.status = status;
+                }
+            }
+        }
+    }
+}
+
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+").unwrap()
+});
+
+/// Where a free-form report names the address it failed for: at the start
+/// of a line (`<a@b>:`, `  a@b`, `a@b... User unknown`), after `RCPT TO:`,
+/// or after "to"/"for" in a sentence about delivery.
+static RECIPIENT_AT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?ix)
+        ^\s*(?:\d{3}[\s-](?:\d\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?(?:mailto:)?(?P<a>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?\s*(?:$|:|\.\.\.|,|;|\(|\s-|\s+\(|\s+(?:user|mailbox|recipient|address|unknown|no\b|not\b|does|is\b|was\b|has\b|host|on\b|\d{3}\b|\[|<|smtp|sorry|delivery|failed|error|the\b|because|unable|could|can't|cannot|mail|message|quota|over|account|domain|invalid|rejected|refused|denied|blocked|sender|retry|too|exceeded|this|\#))
+        |rcpt\s+to:?\s*<(?P<b>[^\s<>]+@[^\s<>]+)>
+        |(?:deliver(?:ed|y)?|sent|send|message|mail)\s+(?:\w+\s+){0,4}(?:to|for)\s*:?\s*["']?<?(?P<c>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?(?:[\s,.;:)]|$)
+        |(?:recipient|address|addressee|user|mailbox)(?:\s+address)?\s*:\s*<?(?P<d>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?(?:[\s,.;:)]|$)
+    "#)
+    .unwrap()
+});
+
+/// Recipients of a free-form report, in order of appearance, found in its
+/// notification text; the sender's own addresses and the reporting
+/// system's (postmaster, mailer-daemon) are not recipients.
+fn find_recipients(evidence: &mut Evidence) {
+    let own = own_addresses(evidence);
+    let mut found: Vec<Recipient> = evidence.recipients.clone();
+    let known: Vec<String> = found
+        .iter()
+        .map(|r| r.address.to_ascii_lowercase())
+        .collect();
+    // a text naming a DSN's recipient is that DSN's notification
+    let names_known = |s: &&super::mime::Section| {
+        (s.first..=s.last).any(|no| {
+            let lower = evidence.line(no).to_ascii_lowercase();
+            known.iter().any(|k| lower.contains(k.as_str()))
+        })
+    };
+    for section in evidence
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Text)
+        .filter(|s| !names_known(s))
+    {
+        for no in section.first..=section.last {
+            let line = evidence.line(no);
+            for caps in RECIPIENT_AT.captures_iter(line) {
+                let Some(m) = ["a", "b", "c", "d"].iter().find_map(|n| caps.name(n)) else {
+                    continue;
+                };
+                let address = m.as_str().trim_end_matches(['.', ',']).to_string();
+                if !ADDRESS.is_match(&address) || is_system_address(&address) {
+                    continue;
+                }
+                let lower = address.to_ascii_lowercase();
+                if own.contains(&lower)
+                    || found
+                        .iter()
+                        .any(|r| r.address.eq_ignore_ascii_case(&address))
+                {
+                    continue;
+                }
+                if found.len() < MAX_RECIPIENTS {
+                    found.push(Recipient {
+                        address,
+                        line: no,
+                        ..Recipient::default()
+                    });
+                }
+            }
+        }
+    }
+    evidence.recipients = found;
+}
+
+/// The report's own From/To/Return-Path addresses (the reporting system
+/// and the original sender).
+fn own_addresses(evidence: &Evidence) -> Vec<String> {
+    let mut own = Vec::new();
+    for item in &evidence.items {
+        let ItemKind::Field { name, value } = &item.kind else {
+            continue;
+        };
+        if section_of(evidence, item.line) != Some(SectionKind::Headers) {
+            continue;
+        }
+        if matches!(name.as_str(), "From" | "To") {
+            own.extend(
+                ADDRESS
+                    .find_iter(value)
+                    .map(|m| m.as_str().to_ascii_lowercase()),
+            );
+        }
+    }
+    for section in evidence
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Headers)
+    {
+        for no in section.first..=section.last {
+            let line = evidence.line(no);
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("return-path:")
+                || lower.starts_with("reply-to:")
+                || lower.starts_with("sender:")
+            {
+                own.extend(
+                    ADDRESS
+                        .find_iter(line)
+                        .map(|m| m.as_str().to_ascii_lowercase()),
+                );
+            }
+        }
+    }
+    own
+}
+
+fn is_system_address(address: &str) -> bool {
+    let local = address.split('@').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        local.as_str(),
+        // postmaster can be the failed recipient itself; the reporter's own
+        // addresses are left out by `own_addresses`
+        "mailer-daemon"
+            | "mail-daemon"
+            | "daemon"
+            | "root"
+            | "noreply"
+            | "no-reply"
+            | "bounce"
+            | "bounces"
+    )
+}
+
+/// In a notification naming several recipients, the lines after one
+/// recipient's address (up to the next one's) are about that recipient.
+fn tag_paragraphs(evidence: &mut Evidence) {
+    let addresses: Vec<String> = evidence
+        .recipients
+        .iter()
+        .map(|r| r.address.to_ascii_lowercase())
+        .collect();
+    let mut owner_of_line: Vec<Option<usize>> = vec![None; evidence.lines.len() + 2];
+    for section in evidence
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Text)
+    {
+        let mut current = None;
+        let last = section.last.min(evidence.lines.len());
+        for (no, owner) in owner_of_line
+            .iter_mut()
+            .enumerate()
+            .take(last + 1)
+            .skip(section.first)
+        {
+            let lower = evidence.line(no).to_ascii_lowercase();
+            let named: Vec<usize> = addresses
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| lower.contains(a.as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            if named.len() == 1 {
+                current = Some(named[0]);
+            } else if named.len() > 1 {
+                current = None;
+            }
+            *owner = current;
+        }
+    }
+    for item in &mut evidence.items {
+        if item.recipient.is_none() && matches!(item.kind, ItemKind::Reply(_)) {
+            item.recipient = owner_of_line.get(item.line).copied().flatten();
+        }
+    }
+}
+
+/// Gives every recipient without a reply of its own one to judge: from its
+/// DSN `Diagnostic-Code` or `Status`, or from the notification paragraph
+/// that names it. With no recipient at all, the notification text is one.
+fn infer_replies(evidence: &mut Evidence) {
+    let mut new_items = Vec::new();
+    for index in 0..evidence.recipients.len() {
+        let has_reply = evidence
+            .items
+            .iter()
+            .any(|i| i.recipient == Some(index) && matches!(i.kind, ItemKind::Reply(_)));
+        if has_reply {
+            continue;
+        }
+        let found = dsn_reply(evidence, index).or_else(|| paragraph_reply(evidence, index));
+        let free_form = !evidence
+            .items
+            .iter()
+            .any(|i| i.recipient == Some(index) && matches!(i.kind, ItemKind::Field { .. }));
+        new_items.extend(found);
+        // a lone recipient of a free-form report: the whole notification is
+        // about it, including a reason written before its address
+        if evidence.recipients.len() == 1 && free_form {
+            new_items.extend(notification_reply(evidence, Some(index)));
+        }
+    }
+    let has_reply = evidence
+        .items
+        .iter()
+        .any(|i| matches!(i.kind, ItemKind::Reply(_)));
+    if evidence.recipients.is_empty() && !has_reply {
+        new_items.extend(notification_reply(evidence, None));
+    }
+    evidence.items.extend(new_items);
+}
+
+/// The start of the first notification text, read as one reply.
+fn notification_reply(evidence: &Evidence, recipient: Option<usize>) -> Option<Item> {
+    let section = evidence
+        .sections
+        .iter()
+        .find(|s| s.kind == SectionKind::Text)?;
+    let cap = section.last.min(section.first + 3 * MAX_PARAGRAPH);
+    // an original message quoted without a marker starts with its headers
+    let last = (section.first + 1..=cap)
+        .find(|&no| is_message_header(evidence.line(no)))
+        .map_or(cap, |no| no - 1);
+    inferred(evidence, section.first, last, recipient, None)
+}
+
+/// A header line of a quoted message (`Received:`, `X-Mailer:`, ...): the
+/// notification's words have ended.
+fn is_message_header(line: &str) -> bool {
+    static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)^(?:received|return-path|message-id|mime-version|dkim-signature|x-[a-z0-9-]+):\s",
+        )
+        .unwrap()
+    });
+    HEADER.is_match(line)
+}
+
+fn dsn_reply(evidence: &Evidence, index: usize) -> Option<Item> {
+    let recipient = &evidence.recipients[index];
+    let field = |want: &str| {
+        evidence.items.iter().find(|i| {
+            i.recipient == Some(index)
+                && matches!(&i.kind, ItemKind::Field { name, .. } if name == want)
+        })
+    };
+    if let Some(item) = field("Diagnostic-Code") {
+        return inferred(
+            evidence,
+            item.line,
+            item.end_line,
+            Some(index),
+            recipient.status,
+        );
+    }
+    // no diagnostic: the notification's paragraph says more than the bare status
+    if let Some(mut item) = paragraph_reply(evidence, index) {
+        if let ItemKind::Reply(reply) = &mut item.kind {
+            reply.status = reply.status.or(recipient.status);
+        }
+        return Some(item);
+    }
+    let item = field("Status")?;
+    recipient.status?;
+    inferred(
+        evidence,
+        item.line,
+        item.line,
+        Some(index),
+        recipient.status,
+    )
+}
+
+/// The paragraph that names the recipient: its line and the lines after it
+/// up to a blank line or the next recipient.
+fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
+    let address = evidence.recipients[index].address.to_ascii_lowercase();
+    let named = |no: usize| evidence.line(no).to_ascii_lowercase().contains(&address);
+    let leads = |no: usize| {
+        let line = evidence
+            .line(no)
+            .trim_start()
+            .trim_start_matches(['<', '"', '\''])
+            .to_ascii_lowercase();
+        line.starts_with(&address)
+    };
+    // a header (X-Failed-Recipients) names it first; the paragraph is in the
+    // text, best on a line the address opens (not a "To:" line quoting it)
+    let texts = || {
+        evidence
+            .sections
+            .iter()
+            .filter(|s| s.kind == SectionKind::Text)
+    };
+    let (section, start) = texts()
+        .find_map(|s| (s.first..=s.last).find(|&no| leads(no)).map(|no| (s, no)))
+        .or_else(|| {
+            texts().find_map(|s| (s.first..=s.last).find(|&no| named(no)).map(|no| (s, no)))
+        })?;
+    // "a@b because:" with the reason after a blank line
+    let rest = evidence
+        .line(start)
+        .to_ascii_lowercase()
+        .replace(&address, "");
+    let bare = rest.chars().filter(|c| c.is_alphanumeric()).count() < 12;
+    let others: Vec<String> = evidence
+        .recipients
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .map(|(_, r)| r.address.to_ascii_lowercase())
+        .collect();
+    let mut last = start;
+    while last < section.last && last - start < MAX_PARAGRAPH {
+        let next = evidence.line(last + 1);
+        let lower = next.to_ascii_lowercase();
+        let said: usize = (start + 1..=last)
+            .map(|no| {
+                evidence
+                    .line(no)
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .count()
+            })
+            .sum();
+        let has_text = !bare || said >= 12;
+        if next.trim().is_empty() && has_text
+            || others.iter().any(|a| lower.contains(a.as_str()))
+            || is_message_header(&next)
+        {
+            break;
+        }
+        last += 1;
+    }
+    inferred(evidence, start, last, Some(index), None)
+}
+
+/// A reply read from lines that carry no reply code of their own.
+fn inferred(
+    evidence: &Evidence,
+    first: usize,
+    last: usize,
+    recipient: Option<usize>,
+    status: Option<super::Status>,
+) -> Option<Item> {
+    let joined = (first..=last)
+        .map(|no| evidence.line(no).trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let body = joined
+        .split_once(';')
+        .filter(|(kind, _)| {
+            !kind.contains(' ') || kind.to_ascii_lowercase().starts_with("diagnostic-code")
+        })
+        .map(|(_, rest)| rest)
+        .unwrap_or(&joined);
+    let status = status.or_else(|| find_status(body));
+    let success = status.is_some_and(|s| s.class == 2);
+    let temporary = status.is_some_and(|s| s.class == 4)
+        || recipient.and_then(|r| evidence.recipients[r].action.as_deref()) == Some("delayed");
+    let text = strip_leading_status(body.trim()).to_string();
+    if text.is_empty() && status.is_none() {
+        return None;
+    }
+    let phase = super::reply::phase_hint(&joined).unwrap_or(Phase::Unknown);
+    let quote = (first..=last)
+        .map(|no| evidence.line(no).trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
+    Some(Item {
+        kind: ItemKind::Reply(Reply {
+            code: if success {
+                250
+            } else if temporary {
+                450
+            } else {
+                550
+            },
+            status,
+            text,
+            phase,
+            quoted: true,
+            code_inferred: true,
+        }),
+        line: first,
+        end_line: last,
+        quote,
+        attempt: None,
+        recipient,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::evidence::Evidence;
+
+    #[test]
+    fn free_form_report_names_each_recipient_with_its_own_reply() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/qmail-two-recipients.eml"
+        ));
+        let addresses: Vec<_> = e.recipients.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(addresses, ["alice@example.net", "bob@example.org"]);
+        for (index, want) in [(0, "no mailbox here"), (1, "over quota")] {
+            let texts: Vec<_> = e
+                .replies()
+                .filter(|(i, _)| i.recipient == Some(index))
+                .map(|(_, r)| r.text.clone())
+                .collect();
+            assert!(texts.iter().any(|t| t.contains(want)), "{index}: {texts:?}");
+        }
+    }
+
+    #[test]
+    fn dsn_status_without_code_becomes_an_inferred_reply() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/dsn-status-only.eml"
+        ));
+        assert_eq!(e.recipients.len(), 2);
+        let (item, reply) = e.replies().find(|(i, _)| i.recipient == Some(1)).unwrap();
+        assert!(reply.code_inferred);
+        assert_eq!(
+            (reply.code, reply.status.unwrap().to_string()),
+            (450, "4.2.2".to_string())
+        );
+        assert!(item.quote.contains("Status"));
+    }
+}

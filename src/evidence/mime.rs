@@ -1,0 +1,544 @@
+//! MIME: turns an email (a bounce, a feedback report, an auto-reply, or a
+//! Unix mbox holding several) into plain text the line extractors can read.
+//!
+//! Owns: detecting that a paste is an email or an mbox, normalising CRLF and
+//! bare-CR line ends, decoding MIME parts with `mail-parser` (multipart,
+//! quoted-printable, base64, charsets, `message/delivery-status`,
+//! `text/rfc822-headers`, attached `message/rfc822` originals), and the map of
+//! sections the decoded text is made of.
+//!
+//! The evidence of an email is read from its *decoded text*: header blocks
+//! as they were written (folded lines kept), then each part's decoded body.
+//! Line numbers in evidence are line numbers of that decoded text; for a
+//! plain-text email (no MIME) the decoded text is the input itself. The body
+//! of an original message attached to a bounce is left out (only its headers
+//! are kept): it is the customer's own content, not what the servers said.
+//!
+//! Must not touch: what any of it means; extraction happens afterwards, on
+//! the decoded text, in the other extractors.
+
+use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
+
+/// What a stretch of the decoded text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    /// The header block of the email itself (or of one mbox message).
+    Headers,
+    /// A human-readable part: the notification text of a bounce, a reply.
+    Text,
+    /// A machine-readable report part (`message/delivery-status`,
+    /// `message/feedback-report`).
+    Report,
+    /// The headers of the original message a bounce returns.
+    OriginalHeaders,
+    /// Where the original message starts, and a note of its body left out.
+    Original,
+    /// Words around a pasted email (the agent's or customer's), not part of it.
+    Note,
+}
+
+/// A 1-based, inclusive range of decoded lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub first: usize,
+    pub last: usize,
+}
+
+/// The decoded text of an email, with its section map.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub text: String,
+    pub sections: Vec<Section>,
+    /// How many messages an mbox held (1 for a single email).
+    pub messages: usize,
+}
+
+/// Separators after which a plain-text bounce quotes the original message.
+const ORIGINAL_MARKERS: &[&str] = &[
+    "below this line is a copy of the message",
+    "this is a copy of the message",
+    "original message follows",
+    "original message headers",
+    "copy of the original message",
+    "unsent message below",
+    "undelivered message headers",
+    "message headers follow",
+    "returned mail follows",
+    "returned message --",
+    "header of the original message",
+    "headers of the original message",
+    "----- original message -----",
+    "content-type: message/rfc822",
+    "content-type: text/rfc822-headers",
+];
+
+/// Decodes `bytes` when they are an email or an mbox; `None` for any other
+/// paste (which is read as plain text).
+pub fn decode(bytes: &[u8]) -> Option<Decoded> {
+    let text = normalise(bytes);
+    let start = text
+        .find(|c: char| !c.is_whitespace())
+        .unwrap_or(text.len());
+    let body = &text[start..];
+    if body.starts_with("From ") && is_header(body.lines().nth(1).unwrap_or("")) {
+        return Some(decode_mbox(body));
+    }
+    let mut out = Decoded::default();
+    if looks_like_email(body) {
+        append_message(&mut out, body);
+        return Some(out);
+    }
+    // a few lines of the agent's or customer's words, then the email itself
+    let (offset, email) = email_after_prose(body)?;
+    let prose: Vec<&str> = body[..offset].lines().collect();
+    out.push_block(SectionKind::Note, &prose.join("\n"));
+    out.push_line("");
+    append_message(&mut out, email);
+    Some(out)
+}
+
+/// Most lines of prose before a pasted email that are still read as such.
+const MAX_PROSE: usize = 12;
+
+/// Where an email starts after some prose: a header block of at least three
+/// fields naming a message header (From, Date, Received, ...).
+fn email_after_prose(text: &str) -> Option<(usize, &str)> {
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        if index > MAX_PROSE {
+            return None;
+        }
+        // the quoted original of a plain-text bounce is not a pasted email
+        if is_original_marker(line) {
+            return None;
+        }
+        let rest = &text[offset..];
+        if is_message_header(line) && looks_like_email(rest) && header_count(rest) >= 3 {
+            return Some((offset, rest));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn is_message_header(line: &str) -> bool {
+    let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "return-path"
+            | "received"
+            | "from"
+            | "date"
+            | "subject"
+            | "to"
+            | "message-id"
+            | "mime-version"
+            | "delivered-to"
+            | "x-original-to"
+    )
+}
+
+fn header_count(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with([' ', '\t']))
+        .count()
+}
+
+/// CRLF and bare CR become LF, so every decoder sees one line end.
+fn normalise(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if !text.contains('\r') {
+        return text.into_owned();
+    }
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// A header line: a field name (printable, no space) and a colon.
+fn is_header(line: &str) -> bool {
+    match line.split_once(':') {
+        Some((name, _)) => {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+        }
+        None => false,
+    }
+}
+
+/// Headers from the first line up to a blank line, with at least two fields.
+fn looks_like_email(text: &str) -> bool {
+    let mut fields = 0;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            return fields >= 2;
+        }
+        if line.starts_with([' ', '\t']) && fields > 0 {
+            continue;
+        }
+        if !is_header(line) {
+            return false;
+        }
+        fields += 1;
+    }
+    fields >= 2
+}
+
+fn decode_mbox(text: &str) -> Decoded {
+    let mut out = Decoded::default();
+    let mut current = String::new();
+    let mut previous_blank = true;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("From ") && previous_blank && !current.trim().is_empty() {
+            append_message(&mut out, &current);
+            current.clear();
+        }
+        previous_blank = line.trim().is_empty();
+        if line.starts_with("From ") && current.is_empty() {
+            continue;
+        }
+        current.push_str(
+            line.strip_prefix('>')
+                .filter(|l| l.starts_with("From "))
+                .unwrap_or(line),
+        );
+    }
+    if !current.trim().is_empty() {
+        append_message(&mut out, &current);
+    }
+    out
+}
+
+/// Appends one email's decoded text to `out`.
+fn append_message(out: &mut Decoded, raw: &str) {
+    out.messages += 1;
+    if !out.text.is_empty() {
+        out.push_line("");
+    }
+    let top = raw
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_ascii_lowercase();
+    let mime = top.contains("content-type:")
+        || top.contains("mime-version:")
+        || top.contains("content-transfer-encoding:");
+    let parsed = if mime {
+        MessageParser::default().parse(raw.as_bytes())
+    } else {
+        None
+    };
+    match parsed {
+        Some(message) => Walker { out, depth: 0 }.message(&message, false),
+        None => append_plain(out, raw),
+    }
+}
+
+/// A non-MIME email: its text as it is, with headers, text and a quoted
+/// original told apart.
+fn append_plain(out: &mut Decoded, raw: &str) {
+    let mut lines = raw.lines();
+    let mut header_lines = Vec::new();
+    for line in lines.by_ref() {
+        if line.trim().is_empty() {
+            break;
+        }
+        header_lines.push(line);
+    }
+    out.push_block(SectionKind::Headers, &header_lines.join("\n"));
+    out.push_line("");
+    let body: Vec<&str> = lines.collect();
+    out.push_notification(&body);
+}
+
+fn is_original_marker(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    ORIGINAL_MARKERS.iter().any(|m| lower.contains(m))
+}
+
+impl Decoded {
+    /// A human-readable part; where it quotes the original message, the
+    /// marker and the original's headers are kept and its body left out.
+    fn push_notification(&mut self, lines: &[&str]) {
+        let cut = lines
+            .iter()
+            .position(|l| is_original_marker(l))
+            .unwrap_or(lines.len());
+        self.push_block(SectionKind::Text, &lines[..cut].join("\n"));
+        if cut == lines.len() {
+            return;
+        }
+        self.push_line("");
+        self.push_block(SectionKind::Original, lines[cut]);
+        let rest = &lines[cut + 1..];
+        let start = rest
+            .iter()
+            .position(|l| !l.trim().is_empty())
+            .unwrap_or(rest.len());
+        let headers = rest[start..]
+            .iter()
+            .take_while(|l| !l.trim().is_empty() && (is_header(l) || l.starts_with([' ', '\t'])))
+            .count();
+        self.push_block(
+            SectionKind::OriginalHeaders,
+            &rest[start..start + headers].join("\n"),
+        );
+        let omitted = rest.len() - start - headers;
+        if omitted > 0 {
+            self.push_line("");
+            self.push_block(
+                SectionKind::Original,
+                &format!("[original message body: {omitted} lines not shown]"),
+            );
+        }
+    }
+
+    fn line_count(&self) -> usize {
+        if self.text.is_empty() {
+            0
+        } else {
+            self.text.matches('\n').count() + 1
+        }
+    }
+
+    fn push_line(&mut self, line: &str) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(line);
+    }
+
+    /// Appends `block` as one section (nothing when it is blank).
+    fn push_block(&mut self, kind: SectionKind, block: &str) {
+        let block = block.trim_end_matches(['\n', ' ', '\t']);
+        if block.trim().is_empty() {
+            return;
+        }
+        let first = self.line_count() + 1;
+        for line in block.split('\n') {
+            self.push_line(line);
+        }
+        let last = self.line_count();
+        self.sections.push(Section { kind, first, last });
+    }
+}
+
+/// Renders a parsed message part by part.
+struct Walker<'o> {
+    out: &'o mut Decoded,
+    depth: usize,
+}
+
+impl Walker<'_> {
+    /// `original`: this message is the one a bounce returns, so only its
+    /// headers are kept.
+    fn message(&mut self, message: &Message<'_>, original: bool) {
+        let kind = if original {
+            SectionKind::OriginalHeaders
+        } else {
+            SectionKind::Headers
+        };
+        self.headers(message, 0, kind);
+        if original || self.depth > 4 {
+            return;
+        }
+        let report = is_report(message);
+        self.depth += 1;
+        self.part(message, 0, report);
+        self.depth -= 1;
+    }
+
+    fn headers(&mut self, message: &Message<'_>, part: u32, kind: SectionKind) {
+        let Some(p) = message.part(part) else { return };
+        let raw = message.raw_message();
+        let mut block = String::new();
+        for header in &p.headers {
+            let name = header.name.as_str();
+            let value = if name.eq_ignore_ascii_case("subject") && part == 0 {
+                message.subject().map(str::to_string)
+            } else {
+                None
+            };
+            let value = value.unwrap_or_else(|| {
+                slice(raw, header.offset_start, header.offset_end)
+                    .trim()
+                    .to_string()
+            });
+            block.push_str(name);
+            block.push_str(": ");
+            block.push_str(&value);
+            block.push('\n');
+        }
+        self.out.push_block(kind, &block);
+        self.out.push_line("");
+    }
+
+    fn part(&mut self, message: &Message<'_>, id: u32, in_report: bool) {
+        let Some(p) = message.part(id) else { return };
+        match &p.body {
+            PartType::Multipart(children) => {
+                for &child in children {
+                    if child != id {
+                        self.child_headers(message, child);
+                        self.part(message, child, in_report);
+                    }
+                }
+            }
+            PartType::Message(inner) => {
+                let original = in_report || !is_bounce(inner);
+                self.message(inner, original);
+            }
+            PartType::Text(text) => self.text(p, text, in_report),
+            PartType::Html(html) => {
+                let text = mail_parser::decoders::html::html_to_text(html);
+                self.text(p, &text, in_report);
+            }
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+                if is_textual(p) {
+                    let text = String::from_utf8_lossy(bytes);
+                    self.text(p, &text, in_report);
+                } else {
+                    let kind = content_type(p);
+                    self.out.push_block(
+                        SectionKind::Text,
+                        &format!("[attachment {kind}, {} bytes, not shown]", bytes.len()),
+                    );
+                    self.out.push_line("");
+                }
+            }
+        }
+    }
+
+    /// A leaf part's own headers are kept only where they say what the part
+    /// is (its Content-Type), so a report part is recognisable.
+    fn child_headers(&mut self, message: &Message<'_>, id: u32) {
+        let Some(p) = message.part(id) else { return };
+        if matches!(p.body, PartType::Multipart(_)) {
+            return;
+        }
+        let ctype = content_type(p);
+        if ctype.starts_with("message/") || ctype.starts_with("text/rfc822") {
+            self.out
+                .push_block(SectionKind::Headers, &format!("Content-Type: {ctype}"));
+        }
+    }
+
+    fn text(&mut self, p: &MessagePart<'_>, text: &str, in_report: bool) {
+        let ctype = content_type(p);
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let kind = match ctype.as_str() {
+            "message/delivery-status"
+            | "message/global-delivery-status"
+            | "message/feedback-report" => SectionKind::Report,
+            "text/rfc822-headers" | "message/rfc822-headers" => SectionKind::OriginalHeaders,
+            _ if in_report && ctype.starts_with("message/") => SectionKind::OriginalHeaders,
+            _ => SectionKind::Text,
+        };
+        if kind == SectionKind::Text {
+            let lines: Vec<&str> = text.lines().collect();
+            self.out.push_notification(&lines);
+        } else {
+            self.out.push_block(kind, &text);
+        }
+        self.out.push_line("");
+    }
+}
+
+fn slice(raw: &[u8], start: u32, end: u32) -> String {
+    let (start, end) = (start as usize, (end as usize).min(raw.len()));
+    if start >= end {
+        return String::new();
+    }
+    String::from_utf8_lossy(&raw[start..end]).into_owned()
+}
+
+fn content_type(p: &MessagePart<'_>) -> String {
+    match p.content_type() {
+        Some(ct) => match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        },
+        None => "text/plain".to_string(),
+    }
+}
+
+fn is_textual(p: &MessagePart<'_>) -> bool {
+    let ctype = content_type(p);
+    // a multipart the parser could not split (a broken boundary) is still text
+    ctype.starts_with("text/") || ctype.starts_with("message/") || ctype.starts_with("multipart/")
+}
+
+/// A `multipart/report`: its attached message is the original.
+fn is_report(message: &Message<'_>) -> bool {
+    message.root_part().content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    })
+}
+
+/// A bounce attached to another message (a customer forwarding one) is read
+/// in full; any other attached message is an original.
+fn is_bounce(message: &Message<'_>) -> bool {
+    if is_report(message) {
+        return true;
+    }
+    let from = message
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    from.starts_with("mailer-daemon") || from.starts_with("postmaster")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_not_an_email() {
+        assert!(decode(b"220 mx ESMTP\nEHLO me\n").is_none());
+        assert!(decode(b"Customer says:\nFrom: a@b\n").is_none());
+    }
+
+    #[test]
+    fn plain_email_keeps_its_lines() {
+        let raw = "From: a@example.org\nSubject: x\n\nhello\n--- Below this line is a copy of the message.\nbody\n";
+        let d = decode(raw.as_bytes()).unwrap();
+        assert_eq!(d.text.lines().nth(3), Some("hello"));
+        assert_eq!(d.sections.last().unwrap().kind, SectionKind::Original);
+    }
+
+    #[test]
+    fn an_email_after_a_line_of_prose_is_decoded() {
+        let raw = "Customer forwarded this:\n\nReturn-Path: <>\nFrom: MAILER-DAEMON@example.org\nSubject: failure notice\n\nSorry.\n";
+        let d = decode(raw.as_bytes()).unwrap();
+        let kinds: Vec<_> = d.sections.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [SectionKind::Note, SectionKind::Headers, SectionKind::Text]
+        );
+        assert_eq!(d.text.lines().next(), Some("Customer forwarded this:"));
+    }
+
+    #[test]
+    fn base64_bodies_are_decoded_from_their_charset() {
+        let d = decode(include_bytes!("../../tests/data/bounce/base64-latin1.eml")).unwrap();
+        assert!(
+            d.text.contains("<hans@example.de>: Empfänger unbekannt"),
+            "{}",
+            d.text
+        );
+        assert!(!d.text.contains('\r'));
+    }
+
+    #[test]
+    fn bare_cr_and_crlf_are_line_ends() {
+        let d = decode(b"From: a@example.org\rTo: b@example.org\r\rbody\r").unwrap();
+        assert_eq!(d.text.lines().count(), 4);
+        let d = decode(b"From: a@example.org\r\nTo: b@example.org\r\n\r\nbody\r\n").unwrap();
+        assert!(!d.text.contains('\r'));
+    }
+}
