@@ -51,6 +51,12 @@ pub fn extract(evidence: &mut Evidence) {
         return;
     }
     drop_quoted_dialogue(evidence);
+    if !looks_like_report(evidence) {
+        // an ordinary message (an auto-reply, a forwarded note): its
+        // addresses are not failed recipients
+        tag_dsn_replies(evidence);
+        return;
+    }
     // in an mbox, a free-form report may sit beside a DSN
     if evidence.recipients.is_empty() || evidence.messages > 1 {
         find_recipients(evidence);
@@ -60,6 +66,14 @@ pub fn extract(evidence: &mut Evidence) {
         tag_paragraphs(evidence);
     }
     infer_replies(evidence);
+}
+
+/// A report names recipients in DSN fields, quotes a reply, or uses the
+/// words of a non-delivery notice.
+fn looks_like_report(evidence: &Evidence) -> bool {
+    !evidence.recipients.is_empty()
+        || evidence.items.iter().any(|i| matches!(i.kind, ItemKind::Reply(_)))
+        || evidence.lines.iter().any(|l| NOTICE.is_match(l))
 }
 
 fn section_of(evidence: &Evidence, line: usize) -> Option<SectionKind> {
