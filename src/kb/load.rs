@@ -50,23 +50,34 @@ pub fn dir_sources(dir: &Path) -> Result<Vec<SourceFile>, KbError> {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<SourceFile>) -> Result<(), KbError> {
-    let io = |source| KbError::Io { path: dir.display().to_string(), source };
+    let io = |source| KbError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
             walk(root, &path, out)?;
         } else if is_rule_file(&path) {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| KbError::Io { path: path.display().to_string(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| KbError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
             let rel = path.strip_prefix(root).unwrap_or(&path);
-            out.push(SourceFile { path: rel.to_string_lossy().replace('\\', "/"), text });
+            out.push(SourceFile {
+                path: rel.to_string_lossy().replace('\\', "/"),
+                text,
+            });
         }
     }
     Ok(())
 }
 
 fn is_rule_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("ron" | "tera"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("ron" | "tera")
+    )
 }
 
 /// What a rule file holds, by its path.
@@ -121,14 +132,42 @@ pub(super) fn parse(files: &[SourceFile]) -> Result<KnowledgeBase, Vec<Problem>>
                     kb.taxonomy_file = file.path.clone();
                 }
             }
-            Role::Facts => read_list(file, &mut problems, &mut ids, &mut kb.facts, |f: &FactDef| f.id.clone()),
-            Role::Questions => read_list(file, &mut problems, &mut ids, &mut kb.questions, |q: &Question| q.id.clone()),
-            Role::Suspects => read_list(file, &mut problems, &mut ids, &mut kb.suspects, |s: &Suspect| s.id.clone()),
-            Role::Tree => read_list(file, &mut problems, &mut ids, &mut kb.nodes, |n: &Node| n.id().to_string()),
-            Role::Diagnoses => read_list(file, &mut problems, &mut ids, &mut kb.diagnoses, |d: &Diagnosis| d.id.clone()),
+            Role::Facts => read_list(
+                file,
+                &mut problems,
+                &mut ids,
+                &mut kb.facts,
+                |f: &FactDef| f.id.clone(),
+            ),
+            Role::Questions => read_list(
+                file,
+                &mut problems,
+                &mut ids,
+                &mut kb.questions,
+                |q: &Question| q.id.clone(),
+            ),
+            Role::Suspects => read_list(
+                file,
+                &mut problems,
+                &mut ids,
+                &mut kb.suspects,
+                |s: &Suspect| s.id.clone(),
+            ),
+            Role::Tree => read_list(file, &mut problems, &mut ids, &mut kb.nodes, |n: &Node| {
+                n.id().to_string()
+            }),
+            Role::Diagnoses => read_list(
+                file,
+                &mut problems,
+                &mut ids,
+                &mut kb.diagnoses,
+                |d: &Diagnosis| d.id.clone(),
+            ),
             Role::Signatures => {
                 let mut defs: Vec<Located<Signature>> = Vec::new();
-                read_list(file, &mut problems, &mut ids, &mut defs, |s: &Signature| s.id.clone());
+                read_list(file, &mut problems, &mut ids, &mut defs, |s: &Signature| {
+                    s.id.clone()
+                });
                 for def in defs {
                     match compile_matcher(&def.value.when) {
                         Ok(matcher) => kb.signatures.push(CompiledSignature { def: def.value, matcher, at: def.at }),
@@ -157,7 +196,11 @@ pub(super) fn parse(files: &[SourceFile]) -> Result<KnowledgeBase, Vec<Problem>>
 }
 
 fn origin(file: &str, line: usize, col: usize) -> Origin {
-    Origin { file: file.to_string(), line, col }
+    Origin {
+        file: file.to_string(),
+        line,
+        col,
+    }
 }
 
 fn ron_options() -> ron::Options {
@@ -175,10 +218,15 @@ fn read<T: DeserializeOwned>(file: &SourceFile, problems: &mut Vec<Problem>) -> 
 }
 
 fn syntax_problem(file: &SourceFile, err: &ron::error::SpannedError) -> Problem {
-    let at = origin(&file.path, err.position.line.max(1), err.position.col.max(1));
+    let at = origin(
+        &file.path,
+        err.position.line.max(1),
+        err.position.col.max(1),
+    );
     let problem = Problem::new(at, err.code.to_string());
     match &err.code {
-        ron::Error::NoSuchStructField { expected, .. } | ron::Error::NoSuchEnumVariant { expected, .. } => {
+        ron::Error::NoSuchStructField { expected, .. }
+        | ron::Error::NoSuchEnumVariant { expected, .. } => {
             problem.hint(format!("expected one of: {}", expected.join(", ")))
         }
         ron::Error::MissingStructField { field, .. } => problem.hint(format!("add `{field}: ...`")),
@@ -209,7 +257,10 @@ pub(super) struct Locator<'f> {
 
 impl<'f> Locator<'f> {
     fn new(file: &'f SourceFile) -> Self {
-        Locator { file, seen: Default::default() }
+        Locator {
+            file,
+            seen: Default::default(),
+        }
     }
 
     fn next(&mut self, id: &str) -> Origin {
@@ -243,7 +294,12 @@ fn find_id_field(text: &str, needle: &str, nth: usize) -> Option<usize> {
 pub(super) fn position(file: &str, text: &str, offset: usize) -> Origin {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     origin(file, line, col)
 }
 
@@ -261,7 +317,10 @@ pub(super) fn locate_after(files: &[SourceFile], from: &Origin, needle: &str) ->
 }
 
 fn line_offset(text: &str, line: usize) -> usize {
-    text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum()
+    text.split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum()
 }
 
 pub(super) fn build_regex(pattern: &str) -> Result<Regex, String> {
@@ -269,14 +328,27 @@ pub(super) fn build_regex(pattern: &str) -> Result<Regex, String> {
         .size_limit(1 << 21)
         .dfa_size_limit(1 << 22)
         .build()
-        .map_err(|e| format!("invalid pattern {pattern:?}: {}", e.to_string().lines().last().unwrap_or("")))
+        .map_err(|e| {
+            format!(
+                "invalid pattern {pattern:?}: {}",
+                e.to_string().lines().last().unwrap_or("")
+            )
+        })
 }
 
 fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, String> {
     Ok(match m {
-        Matcher::Reply { code, status, phase, text } => CompiledMatcher::Reply {
+        Matcher::Reply {
+            code,
+            status,
+            phase,
+            text,
+        } => CompiledMatcher::Reply {
             code: code.as_deref().map(super::CodePattern::parse).transpose()?,
-            status: status.as_deref().map(super::StatusPattern::parse).transpose()?,
+            status: status
+                .as_deref()
+                .map(super::StatusPattern::parse)
+                .transpose()?,
             phase: phase.clone(),
             text: text.as_deref().map(build_regex).transpose()?,
         },
@@ -285,20 +357,32 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, String> {
             name: name.to_ascii_lowercase(),
             value: value.as_deref().map(build_regex).transpose()?,
         },
-        Matcher::Connect { result, port } => CompiledMatcher::Connect { result: result.clone(), port: port.clone() },
+        Matcher::Connect { result, port } => CompiledMatcher::Connect {
+            result: result.clone(),
+            port: port.clone(),
+        },
         Matcher::Capability(k) => CompiledMatcher::Capability(k.to_ascii_uppercase()),
         Matcher::Command(v) => CompiledMatcher::Command(v.to_ascii_uppercase()),
         Matcher::NameError => CompiledMatcher::NameError,
         Matcher::Ptr => CompiledMatcher::Ptr,
-        Matcher::Attempts { failed, worked, differ, same_credentials } => CompiledMatcher::Attempts {
+        Matcher::Attempts {
+            failed,
+            worked,
+            differ,
+            same_credentials,
+        } => CompiledMatcher::Attempts {
             failed: failed.clone(),
             worked: worked.clone(),
             differ: *differ,
             same_credentials: *same_credentials,
         },
         Matcher::Outcome(o) => CompiledMatcher::Outcome(o.clone()),
-        Matcher::All(ms) => CompiledMatcher::All(ms.iter().map(compile_matcher).collect::<Result<_, _>>()?),
-        Matcher::Any(ms) => CompiledMatcher::Any(ms.iter().map(compile_matcher).collect::<Result<_, _>>()?),
+        Matcher::All(ms) => {
+            CompiledMatcher::All(ms.iter().map(compile_matcher).collect::<Result<_, _>>()?)
+        }
+        Matcher::Any(ms) => {
+            CompiledMatcher::Any(ms.iter().map(compile_matcher).collect::<Result<_, _>>()?)
+        }
         Matcher::Not(m) => CompiledMatcher::Not(Box::new(compile_matcher(m)?)),
     })
 }
@@ -309,17 +393,29 @@ mod tests {
 
     #[test]
     fn ids_are_located_in_order_even_when_repeated() {
-        let file = SourceFile { path: "f.ron".into(), text: "[\n  (id: \"a\"),\n  (id: \"b\", x: \"a\"),\n  (id: \"a\"),\n]".into() };
+        let file = SourceFile {
+            path: "f.ron".into(),
+            text: "[\n  (id: \"a\"),\n  (id: \"b\", x: \"a\"),\n  (id: \"a\"),\n]".into(),
+        };
         let mut loc = Locator::new(&file);
-        assert_eq!((loc.next("a").line, loc.next("b").line, loc.next("a").line), (2, 3, 4));
+        assert_eq!(
+            (loc.next("a").line, loc.next("b").line, loc.next("a").line),
+            (2, 3, 4)
+        );
     }
 
     #[test]
     fn syntax_errors_keep_ron_positions() {
-        let file = SourceFile { path: "facts.ron".into(), text: "[\n  (id: \"a\", describe: \"x\"),\n  (id: \"b\" describe: \"y\"),\n]".into() };
+        let file = SourceFile {
+            path: "facts.ron".into(),
+            text: "[\n  (id: \"a\", describe: \"x\"),\n  (id: \"b\" describe: \"y\"),\n]".into(),
+        };
         let mut problems = Vec::new();
         let parsed: Option<Vec<FactDef>> = read(&file, &mut problems);
         assert!(parsed.is_none());
-        assert_eq!((problems[0].at.line, problems[0].at.file.as_str()), (3, "facts.ron"));
+        assert_eq!(
+            (problems[0].at.line, problems[0].at.file.as_str()),
+            (3, "facts.ron")
+        );
     }
 }
