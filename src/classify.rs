@@ -89,7 +89,11 @@ pub fn classify(kb: &KnowledgeBase, ticket: &Ticket, global: &Answers) -> Ticket
         pending: verdict.pending,
         question: verdict.question,
         evidence: verdict.findings,
-        ruled_out: verdict.suspects.into_iter().filter(|s| s.ruled_out).collect(),
+        ruled_out: verdict
+            .suspects
+            .into_iter()
+            .filter(|s| s.ruled_out)
+            .collect(),
         also_seen: verdict.also_seen,
         conflicts: verdict.conflicts,
         trace: verdict.trace,
@@ -116,33 +120,95 @@ pub struct Writer<W: Write> {
     owners: std::collections::BTreeMap<String, usize>,
 }
 
+/// A result already rendered in one format, ready for [`Writer::write_rendered`].
+/// Rendering is the costly part of writing, so batch workers do it in
+/// parallel and the writer only copies bytes in input order.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub cause: String,
+    pub owner: String,
+    pub classified: bool,
+    /// The record's text, without separators between records.
+    pub body: Vec<u8>,
+}
+
+impl Rendered {
+    pub fn new(r: &TicketResult, format: Format) -> Rendered {
+        let mut body = Vec::with_capacity(1024);
+        match format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut body, r).expect("a result always serialises")
+            }
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut body, r).expect("a result always serialises")
+            }
+            Format::Table => body.extend_from_slice(table_row(r).as_bytes()),
+        }
+        Rendered {
+            cause: r.cause.clone(),
+            owner: r.owner.clone(),
+            classified: r.is_classified(),
+            body,
+        }
+    }
+}
+
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: Format) -> Writer<W> {
-        Writer { out, format, count: 0, causes: Default::default(), owners: Default::default() }
+        Writer {
+            out,
+            format,
+            count: 0,
+            causes: Default::default(),
+            owners: Default::default(),
+        }
     }
 
     pub fn write(&mut self, r: &TicketResult) -> std::io::Result<()> {
-        *self.causes.entry(r.cause.clone()).or_default() += 1;
-        *self.owners.entry(r.owner.clone()).or_default() += 1;
+        self.write_rendered(&Rendered::new(r, self.format))
+    }
+
+    /// Writes a result rendered (for this writer's format) by [`Rendered::new`].
+    pub fn write_rendered(&mut self, r: &Rendered) -> std::io::Result<()> {
+        if let Some(n) = self.causes.get_mut(&r.cause) {
+            *n += 1;
+        } else {
+            self.causes.insert(r.cause.clone(), 1);
+        }
+        if let Some(n) = self.owners.get_mut(&r.owner) {
+            *n += 1;
+        } else {
+            self.owners.insert(r.owner.clone(), 1);
+        }
         match self.format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, r)?;
-                writeln!(self.out)?;
+                self.out.write_all(&r.body)?;
+                self.out.write_all(b"\n")?;
             }
             Format::Json => {
-                write!(self.out, "{}", if self.count == 0 { "[\n" } else { ",\n" })?;
-                let text = serde_json::to_string_pretty(r).map_err(std::io::Error::other)?;
-                write!(self.out, "{text}")?;
+                self.out
+                    .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
+                self.out.write_all(&r.body)?;
             }
             Format::Table => {
                 if self.count == 0 {
-                    writeln!(self.out, "{:<44} {:<30} {:<18} {:>4}  NEXT", "TICKET", "CAUSE", "OWNER", "CONF")?;
+                    writeln!(
+                        self.out,
+                        "{:<44} {:<30} {:<18} {:>4}  NEXT",
+                        "TICKET", "CAUSE", "OWNER", "CONF"
+                    )?;
                 }
-                writeln!(self.out, "{}", table_row(r))?;
+                self.out.write_all(&r.body)?;
+                self.out.write_all(b"\n")?;
             }
         }
         self.count += 1;
         Ok(())
+    }
+
+    /// How many results were written.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     pub fn finish(mut self) -> std::io::Result<W> {
@@ -150,7 +216,12 @@ impl<W: Write> Writer<W> {
             Format::Json => writeln!(self.out, "{}", if self.count == 0 { "[]" } else { "\n]" })?,
             Format::Table if self.count > 0 => {
                 writeln!(self.out)?;
-                writeln!(self.out, "{} ticket{}", self.count, if self.count == 1 { "" } else { "s" })?;
+                writeln!(
+                    self.out,
+                    "{} ticket{}",
+                    self.count,
+                    if self.count == 1 { "" } else { "s" }
+                )?;
                 writeln!(self.out, "by cause: {}", counts(&self.causes))?;
                 writeln!(self.out, "by owner: {}", counts(&self.owners))?;
             }
@@ -164,7 +235,11 @@ impl<W: Write> Writer<W> {
 fn counts(map: &std::collections::BTreeMap<String, usize>) -> String {
     let mut pairs: Vec<_> = map.iter().collect();
     pairs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    pairs.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn table_row(r: &TicketResult) -> String {
@@ -175,7 +250,14 @@ fn table_row(r: &TicketResult) -> String {
     } else {
         String::new()
     };
-    format!("{:<44} {:<30} {:<18} {:>4.2}  {}", shorten(&r.ticket, 44), r.cause, r.owner, r.confidence, next)
+    format!(
+        "{:<44} {:<30} {:<18} {:>4.2}  {}",
+        shorten(&r.ticket, 44),
+        r.cause,
+        r.owner,
+        r.confidence,
+        next
+    )
 }
 
 fn shorten(s: &str, width: usize) -> String {

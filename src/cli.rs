@@ -8,12 +8,13 @@
 //! Owns: argument parsing and user-facing messages. Must not touch: the
 //! evidence, engine or knowledge-base logic.
 
-use crate::classify::{self, Format, Writer};
+use crate::batch;
+use crate::classify::Format;
 use crate::engine::Answers;
 use crate::kb::{Answer, KnowledgeBase};
-use crate::ticket::{self, Input, Ticket};
+use crate::ticket;
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufReader, IsTerminal};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -72,6 +73,9 @@ pub struct ClassifyArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Worker threads [default: 0, every core]. Output keeps input order whatever N is.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,17 +142,20 @@ fn rules_check(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answers> {
     let mut answers = Answers::new();
     for item in raw {
-        let (fact, value) = item
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes"))?;
+        let (fact, value) = item.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes")
+        })?;
         let fact = fact.trim();
         if kb.question_for(fact).is_none() {
             let known = kb.askable_facts();
-            let hint = crate::kb::did_you_mean(fact, known.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default();
+            let hint = crate::kb::did_you_mean(fact, known.iter().copied())
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
             anyhow::bail!("--answer {item:?}: unknown fact {fact:?}{hint}; the facts an agent can answer are: {}", known.join(", "));
         }
-        let answer = Answer::parse(value)
-            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)"))?;
+        let answer = Answer::parse(value).ok_or_else(|| {
+            anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)")
+        })?;
         answers.insert(fact.to_string(), answer);
     }
     Ok(answers)
@@ -156,45 +163,36 @@ pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answe
 
 fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let global = parse_answers(kb, &args.answers)?;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
-    let paths = if args.paths.is_empty() { vec!["-".to_string()] } else { args.paths.clone() };
-    let mut writer = Writer::new(std::io::stdout().lock(), format);
-    let mut all_classified = true;
-    let mut emit = |result: classify::TicketResult, writer: &mut Writer<_>| -> anyhow::Result<()> {
-        all_classified &= result.is_classified();
-        writer.write(&result)?;
-        Ok(())
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let paths = if args.paths.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        args.paths.clone()
     };
-    for input in ticket::expand(&paths) {
-        let tickets = match input {
-            Err(err) => vec![Err(err)],
-            Ok(input) => read_tickets(&input, args.jsonl),
-        };
-        for t in tickets {
-            let result = match t {
-                Ok(t) => classify::classify(kb, &t, &global),
-                Err(err) => classify::TicketResult::from_error(&err),
-            };
-            emit(result, &mut writer)?;
-        }
-    }
-    let _stdout = writer.finish()?;
-    Ok(if all_classified { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn read_tickets(input: &Input, jsonl: bool) -> Vec<Result<Ticket, ticket::TicketError>> {
-    let mut out = Vec::new();
-    match input {
-        Input::Stdin if jsonl => ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t)),
-        Input::Stdin => out.push(ticket::read_transcript("-".into(), std::io::stdin().lock())),
-        Input::Path(path) => {
-            let id = path.display().to_string();
-            match std::fs::File::open(path) {
-                Err(e) => out.push(Err(ticket::TicketError { id, message: ticket::describe_io(&e) })),
-                Ok(file) if jsonl || ticket::is_jsonl(path) => ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t)),
-                Ok(file) => out.push(ticket::read_transcript(id, file)),
-            }
-        }
-    }
-    out
+    let jobs = match args.jobs {
+        None | Some(0) => batch::default_jobs(),
+        Some(n) => n,
+    };
+    let options = batch::Options {
+        jobs,
+        format,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
+    let (summary, _) = batch::run(
+        kb,
+        ticket::stream(&paths, args.jsonl),
+        &global,
+        &options,
+        out,
+    )?;
+    Ok(if summary.all_classified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
