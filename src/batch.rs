@@ -2,10 +2,11 @@
 //! and writes their results in input order, in bounded memory.
 //!
 //! One reader thread pulls tickets from a lazy [`crate::ticket::Tickets`]
-//! stream, workers classify and render them, and the calling thread writes
-//! them through a reorder buffer. A [`Window`] caps how many tickets (and how
-//! many input bytes) are between the reader and the writer, so memory stays
-//! constant however many tickets come and however slow one of them is.
+//! stream and cuts it into chunks, workers classify and render them, and the
+//! calling thread writes them through a reorder buffer. A [`Window`] caps how
+//! many chunks (and how many input bytes) are between the reader and the
+//! writer, so memory stays constant however many tickets come and however
+//! slow one of them is.
 //!
 //! Owns: the pipeline and its limits. Must not touch: how a ticket is read
 //! (`ticket`), classified (`classify`) or rendered (`classify::Writer`).
@@ -16,14 +17,19 @@ use crate::kb::KnowledgeBase;
 use crate::ticket::{Ticket, TicketError};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 
-/// Tickets in flight per worker: enough to keep workers busy while the
+/// Chunks in flight per worker: enough to keep workers busy while the
 /// writer waits for a slow ticket, few enough to keep memory flat.
-const TICKETS_PER_JOB: usize = 16;
+const CHUNKS_PER_JOB: usize = 4;
 
-/// Input bytes in flight at most (one larger ticket is still let through
+/// Tickets travel in chunks of at most this many tickets or bytes, so the
+/// threads hand work over (and wake each other) once per chunk, not per ticket.
+const CHUNK_TICKETS: usize = 32;
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// Input bytes in flight at most (one larger chunk is still let through
 /// alone), so a run of big tickets cannot fill memory.
 const BYTES_IN_FLIGHT: usize = 16 * 1024 * 1024;
 
@@ -52,6 +58,15 @@ pub fn default_jobs() -> usize {
         .unwrap_or(1)
 }
 
+/// Consecutive tickets handed to one worker.
+struct Chunk<T> {
+    seq: usize,
+    bytes: usize,
+    items: Vec<T>,
+}
+
+type TicketChunk = Chunk<Result<Ticket, TicketError>>;
+
 /// Classifies every ticket of `tickets` and writes the results to `out` in
 /// the order the tickets came.
 pub fn run<I, W>(
@@ -66,27 +81,19 @@ where
     W: Write,
 {
     let jobs = options.jobs.max(1);
-    let window = Window::new(jobs * TICKETS_PER_JOB, BYTES_IN_FLIGHT);
+    let window = Window::new(jobs * CHUNKS_PER_JOB, BYTES_IN_FLIGHT);
     // As deep as the window, so the reader only ever waits in `admit`,
     // which `close` ends.
-    let (ticket_tx, ticket_rx) =
-        sync_channel::<(usize, Result<Ticket, TicketError>)>(jobs * TICKETS_PER_JOB);
-    let (result_tx, result_rx) = sync_channel::<(usize, usize, Rendered)>(jobs * 2);
-    let ticket_rx = Mutex::new(ticket_rx);
+    let (chunk_tx, chunk_rx) = sync_channel::<TicketChunk>(jobs * CHUNKS_PER_JOB);
+    let (result_tx, result_rx) = sync_channel::<Chunk<Rendered>>(jobs * CHUNKS_PER_JOB);
+    let chunk_rx = Mutex::new(chunk_rx);
     let format = options.format;
     std::thread::scope(|scope| {
         let window = &window;
-        scope.spawn(move || {
-            for (seq, ticket) in tickets.enumerate() {
-                let size = ticket.as_ref().map_or(0, |t| t.text.len());
-                if !window.admit(seq, size) || ticket_tx.send((seq, ticket)).is_err() {
-                    break;
-                }
-            }
-        });
+        scope.spawn(move || read_chunks(tickets, window, chunk_tx));
         for _ in 0..jobs {
-            let (ticket_rx, result_tx) = (&ticket_rx, result_tx.clone());
-            scope.spawn(move || work(kb, global, format, ticket_rx, result_tx));
+            let (chunk_rx, result_tx) = (&chunk_rx, result_tx.clone());
+            scope.spawn(move || work(kb, global, format, chunk_rx, result_tx));
         }
         drop(result_tx);
         let written = write_in_order(result_rx, window, options, out);
@@ -96,25 +103,71 @@ where
     })
 }
 
-/// Classifies and renders tickets until the reader is done.
+/// Cuts the ticket stream into chunks and hands them on as the window allows.
+fn read_chunks(
+    tickets: impl Iterator<Item = Result<Ticket, TicketError>>,
+    window: &Window,
+    chunks: SyncSender<TicketChunk>,
+) {
+    let mut seq = 0;
+    let mut chunk = Chunk {
+        seq,
+        bytes: 0,
+        items: Vec::with_capacity(CHUNK_TICKETS),
+    };
+    let send =
+        |chunk: TicketChunk| window.admit(chunk.seq, chunk.bytes) && chunks.send(chunk).is_ok();
+    for ticket in tickets {
+        chunk.bytes += ticket.as_ref().map_or(0, |t| t.text.len());
+        chunk.items.push(ticket);
+        if chunk.items.len() >= CHUNK_TICKETS || chunk.bytes >= CHUNK_BYTES {
+            seq += 1;
+            let full = std::mem::replace(
+                &mut chunk,
+                Chunk {
+                    seq,
+                    bytes: 0,
+                    items: Vec::with_capacity(CHUNK_TICKETS),
+                },
+            );
+            if !send(full) {
+                return;
+            }
+        }
+    }
+    if !chunk.items.is_empty() {
+        send(chunk);
+    }
+}
+
+/// Classifies and renders chunks until the reader is done.
 fn work(
     kb: &KnowledgeBase,
     global: &Answers,
     format: Format,
-    tickets: &Mutex<Receiver<(usize, Result<Ticket, TicketError>)>>,
-    results: std::sync::mpsc::SyncSender<(usize, usize, Rendered)>,
+    chunks: &Mutex<Receiver<TicketChunk>>,
+    results: SyncSender<Chunk<Rendered>>,
 ) {
     loop {
-        let next = tickets.lock().map(|rx| rx.recv());
-        let Ok(Ok((seq, ticket))) = next else { return };
-        let size = ticket.as_ref().map_or(0, |t| t.text.len());
-        let result = match &ticket {
-            Ok(t) => classify_caught(kb, t, global),
-            Err(err) => classify::TicketResult::from_error(err),
-        };
-        drop(ticket);
+        let next = chunks.lock().map(|rx| rx.recv());
+        let Ok(Ok(chunk)) = next else { return };
+        let items = chunk
+            .items
+            .into_iter()
+            .map(|ticket| {
+                let result = match &ticket {
+                    Ok(t) => classify_caught(kb, t, global),
+                    Err(err) => classify::TicketResult::from_error(err),
+                };
+                Rendered::new(&result, format)
+            })
+            .collect();
         if results
-            .send((seq, size, Rendered::new(&result, format)))
+            .send(Chunk {
+                seq: chunk.seq,
+                bytes: chunk.bytes,
+                items,
+            })
             .is_err()
         {
             return;
@@ -143,27 +196,29 @@ fn classify_caught(
     })
 }
 
-/// Writes results as soon as every earlier one is written.
+/// Writes each chunk of results as soon as every earlier one is written.
 fn write_in_order<W: Write>(
-    results: Receiver<(usize, usize, Rendered)>,
+    results: Receiver<Chunk<Rendered>>,
     window: &Window,
     options: &Options,
     out: W,
 ) -> std::io::Result<(Summary, W)> {
     let mut writer = Writer::new(out, options.format);
-    let mut pending: BTreeMap<usize, (usize, Rendered)> = BTreeMap::new();
+    let mut pending: BTreeMap<usize, Chunk<Rendered>> = BTreeMap::new();
     let mut next = 0;
     let mut all_classified = true;
     let progress = options.progress.then(progress_bar);
-    for (seq, size, rendered) in results {
-        pending.insert(seq, (size, rendered));
-        while let Some((size, rendered)) = pending.remove(&next) {
-            all_classified &= rendered.classified;
-            writer.write_rendered(&rendered)?;
-            window.release(size);
+    for chunk in results {
+        pending.insert(chunk.seq, chunk);
+        while let Some(chunk) = pending.remove(&next) {
+            for rendered in &chunk.items {
+                all_classified &= rendered.classified;
+                writer.write_rendered(rendered)?;
+            }
+            window.release(chunk.bytes);
             next += 1;
             if let Some(bar) = &progress {
-                bar.inc(1);
+                bar.inc(chunk.items.len() as u64);
             }
         }
     }
@@ -191,13 +246,13 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-/// The tickets between the reader and the writer: the reader waits before
-/// ticket `seq` until fewer than `tickets` are unwritten and their input
-/// bytes leave room for it.
+/// The chunks between the reader and the writer: the reader waits before
+/// chunk `seq` until fewer than `chunks` are unwritten and their input bytes
+/// leave room for it.
 struct Window {
     state: Mutex<WindowState>,
     room: Condvar,
-    tickets: usize,
+    chunks: usize,
     bytes: usize,
 }
 
@@ -208,7 +263,7 @@ struct WindowState {
 }
 
 impl Window {
-    fn new(tickets: usize, bytes: usize) -> Window {
+    fn new(chunks: usize, bytes: usize) -> Window {
         Window {
             state: Mutex::new(WindowState {
                 written: 0,
@@ -216,12 +271,12 @@ impl Window {
                 closed: false,
             }),
             room: Condvar::new(),
-            tickets,
+            chunks,
             bytes,
         }
     }
 
-    /// Waits until ticket `seq` of `size` bytes may go; false once closed.
+    /// Waits until chunk `seq` of `size` bytes may go; false once closed.
     fn admit(&self, seq: usize, size: usize) -> bool {
         let Ok(mut state) = self.state.lock() else {
             return false;
@@ -232,7 +287,7 @@ impl Window {
             }
             let in_flight = seq - state.written;
             let fits = in_flight == 0 || state.bytes + size <= self.bytes;
-            if in_flight < self.tickets && fits {
+            if in_flight < self.chunks && fits {
                 state.bytes += size;
                 return true;
             }
@@ -338,7 +393,7 @@ mod tests {
         std::thread::scope(|s| {
             let waiter = s.spawn(|| window.admit(2, 10));
             std::thread::sleep(std::time::Duration::from_millis(50));
-            assert!(!waiter.is_finished(), "a third ticket must wait for room");
+            assert!(!waiter.is_finished(), "a third chunk must wait for room");
             window.release(60);
             assert!(waiter.join().unwrap());
         });

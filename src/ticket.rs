@@ -537,6 +537,104 @@ impl Iterator for Tickets {
 mod tests {
     use super::*;
 
+    fn ids(dir: &Path) -> Vec<String> {
+        expand(&[dir.display().to_string()])
+            .map(|i| match i {
+                Ok(Input::Path(p)) => p.strip_prefix(dir).unwrap().display().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn folders_are_walked_sorted_skipping_hidden_and_foreign_endings() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "b.txt",
+            "a.eml",
+            "c.png",
+            ".hidden.txt",
+            "sub/z",
+            "sub/.x/y.txt",
+            "noext",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        assert_eq!(ids(dir.path()), vec!["a.eml", "b.txt", "noext", "sub/z"]);
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error_for_that_path_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.txt"), "x").unwrap();
+        let paths = [
+            "/no/such/place".to_string(),
+            dir.path().display().to_string(),
+        ];
+        let got: Vec<_> = expand(&paths).collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0].as_ref().unwrap_err().message,
+            "no such file or folder"
+        );
+        assert!(got[1].is_ok());
+    }
+
+    #[test]
+    fn an_over_long_line_is_cut_at_a_character_boundary_with_a_note() {
+        let mut text = "220 ready\n".to_string();
+        text.push_str(&"é".repeat(MAX_LINE_BYTES));
+        text.push_str("\n250 ok\n");
+        let t = read_transcript("t".into(), text.as_bytes()).unwrap();
+        let kept = std::str::from_utf8(&t.text).expect("cut on a character boundary");
+        let lines: Vec<&str> = kept.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[1].len() <= MAX_LINE_BYTES && lines[1].len() > MAX_LINE_BYTES - 4);
+        assert_eq!(lines[2], "250 ok");
+        assert_eq!(
+            t.notes,
+            vec!["1 line longer than 64 KiB cut there".to_string()]
+        );
+        let short = read_transcript("t".into(), &b"220 a\r\n250 b\r"[..]).unwrap();
+        assert_eq!(short.text, b"220 a\r\n250 b\r");
+        assert!(short.notes.is_empty());
+    }
+
+    #[test]
+    fn record_transcripts_get_the_same_line_cap() {
+        let line = serde_json::json!({"id": "big", "transcript": "x".repeat(MAX_LINE_BYTES * 3)})
+            .to_string();
+        let t = parse_record(&line, "x:1").unwrap();
+        assert_eq!(t.text.len(), MAX_LINE_BYTES);
+        assert_eq!(t.notes.len(), 1);
+    }
+
+    #[test]
+    fn records_stream_and_bad_or_over_long_lines_are_error_records() {
+        let mut input = Vec::new();
+        input.extend_from_slice(b"{\"id\": 1, \"transcript\": \"a\"}\n\n");
+        input.extend_from_slice(&vec![b'x'; 100]);
+        input.extend_from_slice(b"\n{\"id\": 2, \"transcript\": \"b\"}");
+        let mut reader = std::io::BufReader::with_capacity(16, &input[..]);
+        let mut line = Vec::new();
+        let mut got = Vec::new();
+        while let Some(fits) = read_line_bounded(&mut reader, &mut line, 40).unwrap() {
+            got.push((fits, String::from_utf8(std::mem::take(&mut line)).unwrap()));
+        }
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[2], (false, String::new()));
+        assert_eq!(
+            got[3],
+            (true, "{\"id\": 2, \"transcript\": \"b\"}".to_string())
+        );
+        let ids: Vec<String> = Records::new("s".into(), &input[..])
+            .map(|r| r.map(|t| t.id).unwrap_or_else(|e| e.id))
+            .collect();
+        assert_eq!(ids, vec!["1", "s:3", "2"]);
+    }
+
     #[test]
     fn records_parse_with_answers_and_numeric_ids() {
         let t = parse_record(
