@@ -2,7 +2,8 @@
 //! and records, for every fact set, the lines that set it.
 
 use crate::evidence::{Evidence, Item, ItemKind, Outcome};
-use crate::kb::{Answer, CompiledMatcher, Difference, KnowledgeBase};
+use crate::kb::{Answer, CompiledMatcher, Difference, KnowledgeBase, LinePatterns};
+use regex::Regex;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -98,8 +99,9 @@ pub fn derive(
 ) -> Facts {
     let mut facts = Facts::default();
     let mut cleared: Vec<(String, Source)> = Vec::new();
+    let mut scan = Scan::new(Some(kb.line_patterns()));
     for sig in &kb.signatures {
-        let Some(refs) = matches(&sig.matcher, evidence, recipient) else {
+        let Some(refs) = matches_in(&mut scan, &sig.matcher, evidence, recipient) else {
             continue;
         };
         let source = Source::Evidence {
@@ -164,8 +166,42 @@ fn in_scope(item: &Item, recipient: Option<usize>) -> bool {
     }
 }
 
+/// What one transcript's signatures share: the first line each `Line`
+/// pattern matches, found in one pass of the knowledge base's pattern set
+/// over the lines (rather than one pass per pattern), on first need.
+struct Scan<'kb> {
+    patterns: Option<&'kb LinePatterns>,
+    first_lines: Option<Vec<Option<usize>>>,
+}
+
+impl<'kb> Scan<'kb> {
+    fn new(patterns: Option<&'kb LinePatterns>) -> Scan<'kb> {
+        Scan { patterns, first_lines: None }
+    }
+
+    /// The 0-based index of the first line `re` matches.
+    fn first_line(&mut self, e: &Evidence, re: &Regex) -> Option<usize> {
+        if let Some((patterns, i)) = self.patterns.and_then(|p| p.position(re).map(|i| (p, i))) {
+            let first = self
+                .first_lines
+                .get_or_insert_with(|| patterns.first_matches(e.lines.iter().map(String::as_str)));
+            return first[i];
+        }
+        e.lines.iter().position(|l| re.is_match(l))
+    }
+}
+
 /// The evidence a matcher finds, or None when it does not match.
 pub fn matches(
+    m: &CompiledMatcher,
+    e: &Evidence,
+    recipient: Option<usize>,
+) -> Option<Vec<EvidenceRef>> {
+    matches_in(&mut Scan::new(None), m, e, recipient)
+}
+
+fn matches_in(
+    scan: &mut Scan,
     m: &CompiledMatcher,
     e: &Evidence,
     recipient: Option<usize>,
@@ -195,11 +231,7 @@ pub fn matches(
                     .as_ref()
                     .is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
         }),
-        CompiledMatcher::Line(re) => e
-            .lines
-            .iter()
-            .position(|l| re.is_match(l))
-            .map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
+        CompiledMatcher::Line(re) => scan.first_line(e, re).map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
         CompiledMatcher::Field { name, value } => first(&|item| {
             let ItemKind::Field { name: n, value: v } = &item.kind else {
                 return false;
@@ -252,12 +284,12 @@ pub fn matches(
         CompiledMatcher::All(ms) => {
             let mut refs = Vec::new();
             for m in ms {
-                refs.extend(matches(m, e, recipient)?);
+                refs.extend(matches_in(scan, m, e, recipient)?);
             }
             Some(refs)
         }
-        CompiledMatcher::Any(ms) => ms.iter().find_map(|m| matches(m, e, recipient)),
-        CompiledMatcher::Not(m) => match matches(m, e, recipient) {
+        CompiledMatcher::Any(ms) => ms.iter().find_map(|m| matches_in(scan, m, e, recipient)),
+        CompiledMatcher::Not(m) => match matches_in(scan, m, e, recipient) {
             Some(_) => None,
             None => Some(Vec::new()),
         },

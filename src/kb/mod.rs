@@ -16,6 +16,7 @@ pub use model::*;
 
 use crate::evidence::{Outcome, Phase, Status};
 use regex::Regex;
+use regex_automata::{meta, Input, PatternSet};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -182,12 +183,98 @@ impl Default for Taxonomy {
 
 #[derive(Debug, Clone, Default)]
 struct Index {
+    lines: LinePatterns,
     facts: HashMap<String, usize>,
     nodes: HashMap<String, usize>,
     diagnoses: HashMap<String, usize>,
     question_for_fact: HashMap<String, usize>,
     suspects: HashMap<String, usize>,
     causes: HashMap<String, usize>,
+}
+
+/// All `Line` patterns of a knowledge base in one regex set, so a
+/// transcript's lines are scanned once for all of them rather than once per
+/// signature.
+#[derive(Debug, Clone, Default)]
+pub struct LinePatterns {
+    set: Option<meta::Regex>,
+    index: HashMap<String, usize>,
+}
+
+impl LinePatterns {
+    fn new(signatures: &[CompiledSignature]) -> LinePatterns {
+        let mut patterns: Vec<&str> = Vec::new();
+        for sig in signatures {
+            collect_lines(&sig.matcher, &mut patterns);
+        }
+        let mut index = HashMap::new();
+        patterns.retain(|p| {
+            let fresh = !index.contains_key(*p);
+            if fresh {
+                index.insert(p.to_string(), index.len());
+            }
+            fresh
+        });
+        // Each pattern already compiled alone; a set too big for the limits
+        // only costs speed: matching then falls back to one regex at a time.
+        // Configured as the regex crate configures a RegexSet.
+        let config = meta::Config::new()
+            .match_kind(regex_automata::MatchKind::All)
+            .utf8_empty(true)
+            .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+            .nfa_size_limit(Some(1 << 24))
+            .hybrid_cache_capacity(1 << 24);
+        let set = meta::Builder::new()
+            .configure(config)
+            .syntax(regex_automata::util::syntax::Config::new().utf8(true))
+            .build_many(&patterns)
+            .ok();
+        LinePatterns { index: if set.is_some() { index } else { HashMap::new() }, set }
+    }
+
+    /// The position of `re`'s pattern in the set, when it is in it.
+    pub fn position(&self, re: &Regex) -> Option<usize> {
+        self.index.get(re.as_str()).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// For every pattern, the 0-based index of the first line it matches.
+    pub fn first_matches<'a>(&self, lines: impl IntoIterator<Item = &'a str>) -> Vec<Option<usize>> {
+        let mut first = vec![None; self.len()];
+        let Some(set) = &self.set else { return first };
+        let mut missing = first.len();
+        let mut hits = PatternSet::new(first.len());
+        for (no, line) in lines.into_iter().enumerate() {
+            if missing == 0 {
+                break;
+            }
+            hits.clear();
+            set.which_overlapping_matches(&Input::new(line), &mut hits);
+            for i in hits.iter() {
+                if first[i].is_none() {
+                    first[i] = Some(no);
+                    missing -= 1;
+                }
+            }
+        }
+        first
+    }
+}
+
+fn collect_lines<'a>(m: &'a CompiledMatcher, out: &mut Vec<&'a str>) {
+    match m {
+        CompiledMatcher::Line(re) => out.push(re.as_str()),
+        CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => ms.iter().for_each(|m| collect_lines(m, out)),
+        CompiledMatcher::Not(m) => collect_lines(m, out),
+        _ => {}
+    }
 }
 
 /// Where a tree edge leads.
@@ -242,7 +329,13 @@ impl KnowledgeBase {
         for (i, c) in self.taxonomy.causes.iter().enumerate() {
             index.causes.entry(c.id.clone()).or_insert(i);
         }
+        index.lines = LinePatterns::new(&self.signatures);
         self.index = index;
+    }
+
+    /// Every `Line` pattern of the signatures, compiled into one set.
+    pub fn line_patterns(&self) -> &LinePatterns {
+        &self.index.lines
     }
 
     pub fn is_fact(&self, id: &str) -> bool {
