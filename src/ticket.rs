@@ -77,7 +77,7 @@ pub fn parse_record(line: &str, fallback_id: &str) -> Result<Ticket, TicketError
         answers.insert(fact, answer);
     }
     let mut text = record.transcript.into_bytes();
-    let notes = cut_long_lines(&mut text).into_iter().collect();
+    let notes = [decode_binary(&mut text), cut_long_lines(&mut text)].into_iter().flatten().collect();
     Ok(Ticket {
         id,
         text,
@@ -285,6 +285,7 @@ pub fn read_transcript(id: String, reader: impl Read) -> Result<Ticket, TicketEr
         ));
     }
     notes.extend(cut.note());
+    notes.extend(decode_binary(&mut text));
     Ok(Ticket {
         id,
         text,
@@ -346,6 +347,40 @@ fn char_boundary(bytes: &[u8], at: usize) -> usize {
         at -= 1;
     }
     at
+}
+
+/// How far into a ticket a NUL byte marks it as binary (git looks as far).
+const BINARY_SNIFF_BYTES: usize = 8000;
+
+/// Decodes UTF-16 text (by its byte-order mark), and reduces binary data
+/// (a NUL byte near the start) to its runs of printable ASCII, one per line,
+/// as strings(1) does: any text inside is kept, and the noise that would make
+/// every pattern crawl is not. Returns the note for the ticket.
+fn decode_binary(text: &mut Vec<u8>) -> Option<String> {
+    let utf16 = match text.get(..2) {
+        Some([0xFF, 0xFE]) => Some(u16::from_le_bytes as fn([u8; 2]) -> u16),
+        Some([0xFE, 0xFF]) => Some(u16::from_be_bytes as fn([u8; 2]) -> u16),
+        _ => None,
+    };
+    if let Some(unit) = utf16 {
+        let units = text[2..].chunks_exact(2).map(|p| unit([p[0], p[1]]));
+        let decoded: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect();
+        *text = decoded.into_bytes();
+        cut_long_lines(text);
+        return Some("input was UTF-16; decoded".to_string());
+    }
+    if !text[..text.len().min(BINARY_SNIFF_BYTES)].contains(&0) {
+        return None;
+    }
+    const MIN_RUN: usize = 8;
+    let mut out = Vec::new();
+    let printable = |b: &u8| (0x20..0x7f).contains(b) || *b == b'\t';
+    for run in text.split(|b| !printable(b)).filter(|run| run.len() >= MIN_RUN) {
+        out.extend_from_slice(run);
+        out.push(b'\n');
+    }
+    *text = out;
+    Some(format!("binary input; only its runs of {MIN_RUN} or more printable characters were read"))
 }
 
 /// Cuts over-long lines of an already decoded transcript in place; returns the note.
@@ -600,6 +635,29 @@ mod tests {
         let short = read_transcript("t".into(), &b"220 a\r\n250 b\r"[..]).unwrap();
         assert_eq!(short.text, b"220 a\r\n250 b\r");
         assert!(short.notes.is_empty());
+    }
+
+    #[test]
+    fn binary_input_keeps_only_its_printable_runs() {
+        let mut blob = vec![0u8, 1, 2, 0xff];
+        blob.extend_from_slice(b"550 5.1.1 no such user\x00\x01ab\x02");
+        blob.extend((0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x8f));
+        let t = read_transcript("t".into(), &blob[..]).unwrap();
+        let text = String::from_utf8(t.text).unwrap();
+        assert_eq!(text.lines().next(), Some("550 5.1.1 no such user"));
+        assert!(text.lines().all(|l| l.len() >= 8 && l.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t')));
+        assert_eq!(t.notes.len(), 1, "{:?}", t.notes);
+        let plain = read_transcript("t".into(), &b"caf\xe9 550 x\n"[..]).unwrap();
+        assert!(plain.notes.is_empty(), "text that is merely not UTF-8 is left to lossy decoding");
+    }
+
+    #[test]
+    fn utf16_input_is_decoded() {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend("535 5.7.8 bad\r\n".encode_utf16().flat_map(u16::to_le_bytes));
+        let t = read_transcript("t".into(), &bytes[..]).unwrap();
+        assert_eq!(t.text, b"535 5.7.8 bad\r\n");
+        assert_eq!(t.notes, vec!["input was UTF-16; decoded".to_string()]);
     }
 
     #[test]
