@@ -31,7 +31,7 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Input bytes in flight at most (one larger chunk is still let through
 /// alone), so a run of big tickets cannot fill memory.
-const BYTES_IN_FLIGHT: usize = 16 * 1024 * 1024;
+const BYTES_IN_FLIGHT: usize = 8 * 1024 * 1024;
 
 /// How a batch runs.
 #[derive(Debug, Clone)]

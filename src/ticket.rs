@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 pub const TRANSCRIPT_EXTENSIONS: &[&str] = &["txt", "eml", "log", "msg", "mbox", "text", "jsonl"];
 
 /// The largest transcript read whole; longer input is cut there with a note.
-pub const MAX_TICKET_BYTES: u64 = 64 * 1024 * 1024;
+/// Whatever explains a delivery problem comes first (a bounce's report part
+/// precedes the returned message and its attachments), and the cap keeps
+/// each ticket's working memory (about five times its size) bounded.
+pub const MAX_TICKET_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The longest line kept; the rest of a longer line is dropped with a note.
 /// Real transcript lines are far shorter (SMTP allows 1,000 bytes); the cap
@@ -24,7 +27,8 @@ pub const MAX_TICKET_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The longest JSON Lines record read; a longer one becomes an error record.
-pub const MAX_RECORD_BYTES: usize = MAX_TICKET_BYTES as usize;
+/// (JSON escapes can double a transcript's size.)
+pub const MAX_RECORD_BYTES: usize = 2 * MAX_TICKET_BYTES as usize;
 
 /// Folders with more entries than this are listed in the file system's own
 /// order (stable while the folder is unchanged) rather than sorted, so a
@@ -77,7 +81,14 @@ pub fn parse_record(line: &str, fallback_id: &str) -> Result<Ticket, TicketError
         answers.insert(fact, answer);
     }
     let mut text = record.transcript.into_bytes();
-    let notes = [decode_binary(&mut text), cut_long_lines(&mut text)].into_iter().flatten().collect();
+    let notes = [
+        truncate(&mut text),
+        decode_binary(&mut text),
+        cut_long_lines(&mut text),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(Ticket {
         id,
         text,
@@ -278,11 +289,7 @@ pub fn read_transcript(id: String, reader: impl Read) -> Result<Ticket, TicketEr
     }
     let mut notes = Vec::new();
     if truncated {
-        notes.push(format!(
-            "input longer than {} MiB; only the first {} MiB were read",
-            MAX_TICKET_BYTES >> 20,
-            MAX_TICKET_BYTES >> 20
-        ));
+        notes.push(truncation_note());
     }
     notes.extend(cut.note());
     notes.extend(decode_binary(&mut text));
@@ -349,6 +356,21 @@ fn char_boundary(bytes: &[u8], at: usize) -> usize {
     at
 }
 
+fn truncation_note() -> String {
+    let mib = MAX_TICKET_BYTES >> 20;
+    format!("input longer than {mib} MiB; only the first {mib} MiB were read")
+}
+
+/// Cuts a decoded transcript to [`MAX_TICKET_BYTES`]; returns the note.
+fn truncate(text: &mut Vec<u8>) -> Option<String> {
+    if text.len() as u64 <= MAX_TICKET_BYTES {
+        return None;
+    }
+    let end = char_boundary(text, MAX_TICKET_BYTES as usize);
+    text.truncate(end);
+    Some(truncation_note())
+}
+
 /// How far into a ticket a NUL byte marks it as binary (git looks as far).
 const BINARY_SNIFF_BYTES: usize = 8000;
 
@@ -364,23 +386,37 @@ fn decode_binary(text: &mut Vec<u8>) -> Option<String> {
     };
     if let Some(unit) = utf16 {
         let units = text[2..].chunks_exact(2).map(|p| unit([p[0], p[1]]));
-        let decoded: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect();
+        let decoded: String = char::decode_utf16(units)
+            .map(|c| c.unwrap_or('\u{FFFD}'))
+            .collect();
         *text = decoded.into_bytes();
         cut_long_lines(text);
         return Some("input was UTF-16; decoded".to_string());
     }
-    if !text[..text.len().min(BINARY_SNIFF_BYTES)].contains(&0) {
+    if !looks_binary(&text[..text.len().min(BINARY_SNIFF_BYTES)]) {
         return None;
     }
     const MIN_RUN: usize = 8;
     let mut out = Vec::new();
     let printable = |b: &u8| (0x20..0x7f).contains(b) || *b == b'\t';
-    for run in text.split(|b| !printable(b)).filter(|run| run.len() >= MIN_RUN) {
+    for run in text
+        .split(|b| !printable(b))
+        .filter(|run| run.len() >= MIN_RUN)
+    {
         out.extend_from_slice(run);
         out.push(b'\n');
     }
     *text = out;
-    Some(format!("binary input; only its runs of {MIN_RUN} or more printable characters were read"))
+    Some(format!(
+        "binary input; only its runs of {MIN_RUN} or more printable characters were read"
+    ))
+}
+
+/// A NUL byte and more than one byte in twenty a control character: a stray
+/// NUL in a mail does not make it binary, but random or packed data is.
+fn looks_binary(sample: &[u8]) -> bool {
+    let control = |b: &&u8| matches!(**b, 0..=8 | 0x0e..=0x1a | 0x1c..=0x1f | 0x7f);
+    sample.contains(&0) && sample.iter().filter(control).count() * 20 > sample.len()
 }
 
 /// Cuts over-long lines of an already decoded transcript in place; returns the note.
@@ -645,16 +681,34 @@ mod tests {
         let t = read_transcript("t".into(), &blob[..]).unwrap();
         let text = String::from_utf8(t.text).unwrap();
         assert_eq!(text.lines().next(), Some("550 5.1.1 no such user"));
-        assert!(text.lines().all(|l| l.len() >= 8 && l.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t')));
+        assert!(text
+            .lines()
+            .all(|l| l.len() >= 8 && l.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t')));
         assert_eq!(t.notes.len(), 1, "{:?}", t.notes);
         let plain = read_transcript("t".into(), &b"caf\xe9 550 x\n"[..]).unwrap();
-        assert!(plain.notes.is_empty(), "text that is merely not UTF-8 is left to lossy decoding");
+        assert!(
+            plain.notes.is_empty(),
+            "text that is merely not UTF-8 is left to lossy decoding"
+        );
+        let stray = read_transcript(
+            "t".into(),
+            &b"550 5.1.1 no such user\n\x00 and more text\n"[..],
+        )
+        .unwrap();
+        assert!(
+            stray.notes.is_empty(),
+            "one stray NUL does not make a mail binary"
+        );
     }
 
     #[test]
     fn utf16_input_is_decoded() {
         let mut bytes = vec![0xFF, 0xFE];
-        bytes.extend("535 5.7.8 bad\r\n".encode_utf16().flat_map(u16::to_le_bytes));
+        bytes.extend(
+            "535 5.7.8 bad\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
         let t = read_transcript("t".into(), &bytes[..]).unwrap();
         assert_eq!(t.text, b"535 5.7.8 bad\r\n");
         assert_eq!(t.notes, vec!["input was UTF-16; decoded".to_string()]);
