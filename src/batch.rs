@@ -81,6 +81,14 @@ where
     W: Write,
 {
     let jobs = options.jobs.max(1);
+    // A run of one chunk or less (the usual interactive case), or with one
+    // job, goes faster without threads: no hand-overs to wait for.
+    let mut tickets = tickets;
+    let first: Vec<_> = tickets.by_ref().take(CHUNK_TICKETS).collect();
+    if jobs == 1 || first.len() < CHUNK_TICKETS {
+        return run_here(kb, first.into_iter().chain(tickets), global, options, out);
+    }
+    let tickets = first.into_iter().chain(tickets);
     let window = Window::new(jobs * CHUNKS_PER_JOB, BYTES_IN_FLIGHT);
     // As deep as the window, so the reader only ever waits in `admit`,
     // which `close` ends.
@@ -101,6 +109,36 @@ where
         window.close();
         written
     })
+}
+
+/// Classifies and writes ticket after ticket on the calling thread.
+fn run_here<W: Write>(
+    kb: &KnowledgeBase,
+    tickets: impl Iterator<Item = Result<Ticket, TicketError>>,
+    global: &Answers,
+    options: &Options,
+    out: W,
+) -> std::io::Result<(Summary, W)> {
+    let mut writer = Writer::new(out, options.format);
+    let mut all_classified = true;
+    let progress = options.progress.then(progress_bar);
+    for ticket in tickets {
+        let result = match &ticket {
+            Ok(t) => classify_caught(kb, t, global),
+            Err(err) => classify::TicketResult::from_error(err),
+        };
+        let rendered = Rendered::new(&result, options.format);
+        all_classified &= rendered.classified;
+        writer.write_rendered(&rendered)?;
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let tickets = writer.count();
+    Ok((Summary { tickets, all_classified }, writer.finish()?))
 }
 
 /// Cuts the ticket stream into chunks and hands them on as the window allows.

@@ -125,6 +125,10 @@ pub fn load_kb(dir: Option<&std::path::Path>) -> anyhow::Result<KnowledgeBase> {
 
 fn rules_check(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let kb = load_kb(dir.as_deref())?;
+    let problems = kb.compile_patterns();
+    if !problems.is_empty() {
+        anyhow::bail!("{}", crate::kb::KbError::Invalid(problems));
+    }
     println!(
         "ok: {} signatures, {} facts, {} questions, {} nodes, {} diagnoses, {} suspects, {} templates",
         kb.signatures.len(),

@@ -2,8 +2,7 @@
 //! and records, for every fact set, the lines that set it.
 
 use crate::evidence::{Evidence, Item, ItemKind, Outcome};
-use crate::kb::{Answer, CompiledMatcher, Difference, KnowledgeBase, LinePatterns};
-use regex::Regex;
+use crate::kb::{Answer, CompiledMatcher, Difference, KnowledgeBase, LazyRegex, LinePatterns};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -171,7 +170,7 @@ fn in_scope(item: &Item, recipient: Option<usize>) -> bool {
 /// over the lines (rather than one pass per pattern), on first need.
 struct Scan<'kb> {
     patterns: Option<&'kb LinePatterns>,
-    first_lines: Option<Vec<Option<usize>>>,
+    first_lines: Option<Option<Vec<Option<usize>>>>,
 }
 
 impl<'kb> Scan<'kb> {
@@ -180,12 +179,14 @@ impl<'kb> Scan<'kb> {
     }
 
     /// The 0-based index of the first line `re` matches.
-    fn first_line(&mut self, e: &Evidence, re: &Regex) -> Option<usize> {
+    fn first_line(&mut self, e: &Evidence, re: &LazyRegex) -> Option<usize> {
         if let Some((patterns, i)) = self.patterns.and_then(|p| p.position(re).map(|i| (p, i))) {
             let first = self
                 .first_lines
                 .get_or_insert_with(|| patterns.first_matches(e.lines.iter().map(String::as_str)));
-            return first[i];
+            if let Some(first) = first {
+                return first[i];
+            }
         }
         e.lines.iter().position(|l| re.is_match(l))
     }

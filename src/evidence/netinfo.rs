@@ -4,7 +4,7 @@
 //! session ran from.
 
 use super::{ConnectResult, Evidence, ItemKind};
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use std::sync::LazyLock;
 
 struct Pattern {
@@ -208,10 +208,16 @@ fn normalise_network(label: &str) -> String {
     }
 }
 
-/// All of [`PATTERNS`] at once: most lines match none of them, and one scan
-/// of the set says so far faster than trying each pattern in turn.
-static ANY_PATTERN: LazyLock<RegexSet> =
-    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|p| p.re.as_str())).unwrap());
+/// All of [`PATTERNS`] at once, to skip the (many) lines none can match
+/// with one scan. ASCII-only, so used on ASCII lines only: there `\w`, `\b`,
+/// `\s` and `(?i)` mean what their Unicode forms mean, and the ASCII set
+/// compiles fast.
+static ANY_PATTERN: LazyLock<Option<regex::bytes::RegexSet>> = LazyLock::new(|| {
+    regex::bytes::RegexSetBuilder::new(PATTERNS.iter().map(|p| p.re.as_str()))
+        .unicode(false)
+        .build()
+        .ok()
+});
 
 static DIG_NXDOMAIN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"status:\s*(?:NXDOMAIN|SERVFAIL)").unwrap());
@@ -232,7 +238,8 @@ pub fn extract(evidence: &mut Evidence) {
             }
             continue;
         }
-        if !ANY_PATTERN.is_match(line) {
+        let ascii = line.is_ascii();
+        if ascii && ANY_PATTERN.as_ref().is_some_and(|set| !set.is_match(line.as_bytes())) {
             continue;
         }
         if let Some(kind) = PATTERNS

@@ -4,7 +4,7 @@
 
 use super::error::{KbError, Origin, Problem};
 use super::model::*;
-use super::{CompiledMatcher, CompiledSignature, KnowledgeBase, Located};
+use super::{CompiledMatcher, CompiledSignature, KnowledgeBase, LazyRegex, Located};
 use include_dir::{include_dir, Dir};
 use regex::{Regex, RegexBuilder};
 use serde::de::DeserializeOwned;
@@ -350,12 +350,12 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, String> {
                 .map(super::StatusPattern::parse)
                 .transpose()?,
             phase: phase.clone(),
-            text: text.as_deref().map(build_regex).transpose()?,
+            text: text.as_deref().map(LazyRegex::new).transpose()?,
         },
-        Matcher::Line(p) => CompiledMatcher::Line(build_regex(p)?),
+        Matcher::Line(p) => CompiledMatcher::Line(LazyRegex::new(p)?),
         Matcher::Field { name, value } => CompiledMatcher::Field {
             name: name.to_ascii_lowercase(),
-            value: value.as_deref().map(build_regex).transpose()?,
+            value: value.as_deref().map(LazyRegex::new).transpose()?,
         },
         Matcher::Connect { result, port } => CompiledMatcher::Connect {
             result: result.clone(),

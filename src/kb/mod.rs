@@ -18,6 +18,7 @@ use crate::evidence::{Outcome, Phase, Status};
 use regex::Regex;
 use regex_automata::{meta, Input, PatternSet};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::path::Path;
 
 /// A value with where it was defined.
@@ -48,12 +49,12 @@ pub enum CompiledMatcher {
         code: Option<CodePattern>,
         status: Option<StatusPattern>,
         phase: Option<Vec<Phase>>,
-        text: Option<Regex>,
+        text: Option<LazyRegex>,
     },
-    Line(Regex),
+    Line(LazyRegex),
     Field {
         name: String,
-        value: Option<Regex>,
+        value: Option<LazyRegex>,
     },
     Connect {
         result: Option<Vec<crate::evidence::ConnectResult>>,
@@ -192,48 +193,110 @@ struct Index {
     causes: HashMap<String, usize>,
 }
 
-/// All `Line` patterns of a knowledge base in one regex set, so a
-/// transcript's lines are scanned once for all of them rather than once per
-/// signature.
+/// A signature pattern: its syntax is checked when the knowledge base
+/// loads, and it is compiled on first use, so start-up does not pay for the
+/// patterns a run never needs (most runs classify few tickets, and `Line`
+/// patterns run only inside [`LinePatterns`]).
+///
+/// On ASCII text (nearly every line of a transcript) it runs as an
+/// ASCII-only byte regex: on ASCII input `\w`, `\b`, `\s` and `(?i)` mean
+/// exactly what their Unicode forms mean, and the ASCII form compiles many
+/// times faster and never leaves the fast DFA for a Unicode word boundary.
+/// Other text gets the Unicode regex, the reference for both.
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+    ascii: OnceLock<Option<regex::bytes::Regex>>,
+}
+
+impl LazyRegex {
+    /// Checks the pattern's syntax; the error reads like the regex crate's.
+    pub fn new(pattern: &str) -> Result<LazyRegex, String> {
+        regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(pattern)
+            .map_err(|e| format!("invalid pattern {pattern:?}: {}", e.to_string().lines().last().unwrap_or("")))?;
+        Ok(LazyRegex { pattern: pattern.to_string(), compiled: OnceLock::new(), ascii: OnceLock::new() })
+    }
+
+    /// Compiles the (Unicode) pattern now, reporting what would keep it from
+    /// running (a pattern can parse and still exceed the size limits).
+    pub fn compile(&self) -> Result<&Regex, String> {
+        match self.compiled.get_or_init(|| load::build_regex(&self.pattern).ok()) {
+            Some(re) => Ok(re),
+            None => Err(load::build_regex(&self.pattern).err().unwrap_or_default()),
+        }
+    }
+
+    /// The ASCII-only form, None when the pattern needs Unicode (`\p{..}`).
+    fn ascii(&self) -> Option<&regex::bytes::Regex> {
+        self.ascii.get_or_init(|| ascii_regex(&self.pattern)).as_ref()
+    }
+
+    /// A pattern that cannot compile matches nothing; `rules check` reports it.
+    pub fn is_match(&self, haystack: &str) -> bool {
+        if haystack.is_ascii() {
+            if let Some(re) = self.ascii() {
+                return re.is_match(haystack.as_bytes());
+            }
+        }
+        self.compile().is_ok_and(|re| re.is_match(haystack))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+}
+
+/// All `Line` patterns of a knowledge base in one regex set, compiled on
+/// first use, so a transcript's lines are scanned once for all of them
+/// rather than once per signature.
 #[derive(Debug, Clone, Default)]
 pub struct LinePatterns {
-    set: Option<meta::Regex>,
+    patterns: Vec<LazyRegex>,
+    set: OnceLock<Option<meta::Regex>>,
     index: HashMap<String, usize>,
 }
 
 impl LinePatterns {
     fn new(signatures: &[CompiledSignature]) -> LinePatterns {
-        let mut patterns: Vec<&str> = Vec::new();
+        let mut found: Vec<&LazyRegex> = Vec::new();
         for sig in signatures {
-            collect_lines(&sig.matcher, &mut patterns);
+            collect_lines(&sig.matcher, &mut found);
         }
         let mut index = HashMap::new();
-        patterns.retain(|p| {
-            let fresh = !index.contains_key(*p);
-            if fresh {
-                index.insert(p.to_string(), index.len());
+        let mut patterns = Vec::new();
+        for re in found {
+            if !index.contains_key(re.as_str()) {
+                index.insert(re.as_str().to_string(), patterns.len());
+                patterns.push(re.clone());
             }
-            fresh
-        });
-        // Each pattern already compiled alone; a set too big for the limits
-        // only costs speed: matching then falls back to one regex at a time.
-        // Configured as the regex crate configures a RegexSet.
-        let config = meta::Config::new()
-            .match_kind(regex_automata::MatchKind::All)
-            .utf8_empty(true)
-            .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-            .nfa_size_limit(Some(1 << 24))
-            .hybrid_cache_capacity(1 << 24);
-        let set = meta::Builder::new()
-            .configure(config)
-            .syntax(regex_automata::util::syntax::Config::new().utf8(true))
-            .build_many(&patterns)
-            .ok();
-        LinePatterns { index: if set.is_some() { index } else { HashMap::new() }, set }
+        }
+        LinePatterns { patterns, set: OnceLock::new(), index }
+    }
+
+    /// The set (ASCII-only, for ASCII lines; see [`LazyRegex`]), or None when
+    /// it cannot be built: then each pattern runs alone.
+    fn set(&self) -> Option<&meta::Regex> {
+        self.set
+            .get_or_init(|| {
+                // Configured as the regex crate configures a bytes RegexSet.
+                let config = meta::Config::new()
+                    .match_kind(regex_automata::MatchKind::All)
+                    .utf8_empty(false)
+                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                    .nfa_size_limit(Some(1 << 24))
+                    .hybrid_cache_capacity(1 << 24);
+                let syntax = regex_automata::util::syntax::Config::new().unicode(false).utf8(false);
+                let patterns: Vec<&str> = self.patterns.iter().map(LazyRegex::as_str).collect();
+                meta::Builder::new().configure(config).syntax(syntax).build_many(&patterns).ok()
+            })
+            .as_ref()
     }
 
     /// The position of `re`'s pattern in the set, when it is in it.
-    pub fn position(&self, re: &Regex) -> Option<usize> {
+    pub fn position(&self, re: &LazyRegex) -> Option<usize> {
         self.index.get(re.as_str()).copied()
     }
 
@@ -245,18 +308,28 @@ impl LinePatterns {
         self.index.is_empty()
     }
 
-    /// For every pattern, the 0-based index of the first line it matches.
-    pub fn first_matches<'a>(&self, lines: impl IntoIterator<Item = &'a str>) -> Vec<Option<usize>> {
+    /// For every pattern, the 0-based index of the first line it matches;
+    /// None when the set could not be built.
+    pub fn first_matches<'a>(&self, lines: impl IntoIterator<Item = &'a str>) -> Option<Vec<Option<usize>>> {
+        let set = self.set()?;
         let mut first = vec![None; self.len()];
-        let Some(set) = &self.set else { return first };
         let mut missing = first.len();
         let mut hits = PatternSet::new(first.len());
         for (no, line) in lines.into_iter().enumerate() {
             if missing == 0 {
                 break;
             }
+            if !line.is_ascii() {
+                for (slot, re) in first.iter_mut().zip(&self.patterns) {
+                    if slot.is_none() && re.is_match(line) {
+                        *slot = Some(no);
+                        missing -= 1;
+                    }
+                }
+                continue;
+            }
             hits.clear();
-            set.which_overlapping_matches(&Input::new(line), &mut hits);
+            set.which_overlapping_matches(&Input::new(line.as_bytes()), &mut hits);
             for i in hits.iter() {
                 if first[i].is_none() {
                     first[i] = Some(no);
@@ -264,13 +337,38 @@ impl LinePatterns {
                 }
             }
         }
-        first
+        Some(first)
     }
 }
 
-fn collect_lines<'a>(m: &'a CompiledMatcher, out: &mut Vec<&'a str>) {
+/// `pattern` with Unicode off, to run on ASCII text only.
+pub fn ascii_regex(pattern: &str) -> Option<regex::bytes::Regex> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(1 << 21)
+        .dfa_size_limit(1 << 22)
+        .build()
+        .ok()
+}
+
+fn compile_all(m: &CompiledMatcher, errors: &mut Vec<String>) {
+    let mut check = |re: &LazyRegex| {
+        if let Err(e) = re.compile() {
+            errors.push(e);
+        }
+    };
     match m {
-        CompiledMatcher::Line(re) => out.push(re.as_str()),
+        CompiledMatcher::Reply { text: Some(re), .. } | CompiledMatcher::Field { value: Some(re), .. } => check(re),
+        CompiledMatcher::Line(re) => check(re),
+        CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => ms.iter().for_each(|m| compile_all(m, errors)),
+        CompiledMatcher::Not(m) => compile_all(m, errors),
+        _ => {}
+    }
+}
+
+fn collect_lines<'a>(m: &'a CompiledMatcher, out: &mut Vec<&'a LazyRegex>) {
+    match m {
+        CompiledMatcher::Line(re) => out.push(re),
         CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => ms.iter().for_each(|m| collect_lines(m, out)),
         CompiledMatcher::Not(m) => collect_lines(m, out),
         _ => {}
@@ -295,7 +393,29 @@ impl KnowledgeBase {
 
     /// A knowledge base read from a folder laid out like `rules/`.
     pub fn from_dir(dir: &Path) -> Result<KnowledgeBase, KbError> {
-        KnowledgeBase::from_sources(&dir_sources(dir)?)
+        let kb = KnowledgeBase::from_sources(&dir_sources(dir)?)?;
+        let problems = kb.compile_patterns();
+        if problems.is_empty() {
+            Ok(kb)
+        } else {
+            Err(KbError::Invalid(problems))
+        }
+    }
+
+    /// Compiles every pattern now (they are otherwise compiled on first use),
+    /// so one that parses but is too big to run is reported, not silently
+    /// matching nothing. A folder of rules and `rules check` do this.
+    pub fn compile_patterns(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for sig in &self.signatures {
+            let mut errors = Vec::new();
+            compile_all(&sig.matcher, &mut errors);
+            problems.extend(errors.into_iter().map(|e| {
+                Problem::new(sig.at.clone(), format!("signature \"{}\": {e}", sig.def.id))
+                    .hint("simplify the pattern or split it over several signatures")
+            }));
+        }
+        problems
     }
 
     pub fn from_sources(files: &[SourceFile]) -> Result<KnowledgeBase, KbError> {
@@ -439,8 +559,12 @@ mod embedded_tests {
 
     #[test]
     fn the_embedded_knowledge_base_loads() {
-        if let Err(e) = KnowledgeBase::embedded() {
-            panic!("{e}");
+        match KnowledgeBase::embedded() {
+            Err(e) => panic!("{e}"),
+            Ok(kb) => {
+                let problems = kb.compile_patterns();
+                assert!(problems.is_empty(), "{problems:?}");
+            }
         }
     }
 }
