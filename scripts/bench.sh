@@ -13,7 +13,8 @@
 #
 # Environment: COPIES (corpus copies, default 60 = 50,460 files), RECORDS
 # (JSONL tickets, default 100000), JOBS (default: every core), BENCH_DIR (keep
-# the generated inputs there instead of a temporary folder), NO_SISIMAI=1.
+# the generated inputs there instead of a temporary folder), NO_SISIMAI=1,
+# BIN (time another mailtriage binary, e.g. an older build, instead).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,15 +23,17 @@ SISIMAI_RUN=${SISIMAI_RUN:-$ROOT/../shared/tools/sisimai-run.pl}
 COPIES=${COPIES:-60}
 RECORDS=${RECORDS:-100000}
 JOBS=${JOBS:-$(nproc)}
-BIN=$ROOT/target/release/mailtriage
+BIN=${BIN:-$ROOT/target/release/mailtriage}
 
 note() { printf '%s\n' "$*" >&2; }
 
 [ -x /usr/bin/time ] || { note "bench: /usr/bin/time is needed for peak memory (apt-get install time)"; exit 2; }
 [ -d "$CORPUS" ] || { note "bench: no corpus at $CORPUS"; exit 2; }
 
-note "== building release binary"
-(cd "$ROOT" && cargo build --release --quiet)
+if [ "$BIN" = "$ROOT/target/release/mailtriage" ]; then
+    note "== building release binary"
+    (cd "$ROOT" && cargo build --release --quiet)
+fi
 
 if [ -n "${BENCH_DIR:-}" ]; then
     WORK=$BENCH_DIR
@@ -85,7 +88,14 @@ measure() {
     log=$(mktemp)
     /usr/bin/time -f '%e %U %S %M' -o "$log" "$@" > /dev/null 2> "$WORK/stderr.log" || true
     read -r wall user sys rss < <(tail -n 1 "$log")
+    local status
+    status=$(sed -n 's/^Command exited with non-zero status //p' "$log")
     rm -f "$log"
+    if [ "${status:-0}" -ge 2 ]; then
+        printf '%-42s failed with exit status %s: %s\n' "$name" "$status" "$(head -c 200 "$WORK/stderr.log")"
+        SECONDS_TAKEN=0 CPU_TAKEN=0
+        return
+    fi
     SECONDS_TAKEN=$wall
     CPU_TAKEN=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')
     awk -v n="$name" -v c="$count" -v b="$bytes" -v w="$wall" -v cpu="$CPU_TAKEN" -v r="$rss" 'BEGIN {
@@ -93,14 +103,17 @@ measure() {
         printf "%-42s %8d %7.2f %7.2f %10.0f %8.1f %10.0f %9.1f %8.1f\n", n, c, w, cpu, c / w, b / w / 1e6, c / cpu, b / cpu / 1e6, r / 1024 }'
 }
 
+# An older build without --jobs runs on one thread anyway.
+j() { if "$BIN" classify --help | grep -q -- --jobs; then echo "--jobs $1"; fi; }
+
 printf '%-42s %8s %7s %7s %10s %8s %10s %9s %8s\n' "run" "tickets" "wall s" "cpu s" "tickets/s" "MB/s" "tickets/cs" "MB/cpu-s" "peak MiB"
-measure "mailtriage, bounces, -j $JOBS" "$FILES" "$BOUNCE_BYTES" "$BIN" classify --jobs "$JOBS" "$BOUNCES"
+measure "mailtriage, bounces, -j $JOBS" "$FILES" "$BOUNCE_BYTES" "$BIN" classify $(j "$JOBS") "$BOUNCES"
 MT_BOUNCES=$SECONDS_TAKEN
-measure "mailtriage, bounces, -j 1" "$FILES" "$BOUNCE_BYTES" "$BIN" classify --jobs 1 "$BOUNCES"
+measure "mailtriage, bounces, -j 1" "$FILES" "$BOUNCE_BYTES" "$BIN" classify $(j 1) "$BOUNCES"
 MT_BOUNCES_CPU=$CPU_TAKEN
-measure "mailtriage, JSONL tickets, -j $JOBS" "$RECORDS" "$TICKET_BYTES" "$BIN" classify --jobs "$JOBS" --jsonl "$TICKETS"
-measure "mailtriage, JSONL tickets, -j 1" "$RECORDS" "$TICKET_BYTES" "$BIN" classify --jobs 1 --jsonl "$TICKETS"
-measure "mailtriage, JSONL on stdin, -j $JOBS" "$RECORDS" "$TICKET_BYTES" sh -c "\"$BIN\" classify --jobs $JOBS --jsonl - < \"$TICKETS\""
+measure "mailtriage, JSONL tickets, -j $JOBS" "$RECORDS" "$TICKET_BYTES" "$BIN" classify $(j "$JOBS") --jsonl "$TICKETS"
+measure "mailtriage, JSONL tickets, -j 1" "$RECORDS" "$TICKET_BYTES" "$BIN" classify $(j 1) --jsonl "$TICKETS"
+measure "mailtriage, JSONL on stdin, -j $JOBS" "$RECORDS" "$TICKET_BYTES" sh -c "\"$BIN\" classify $(j "$JOBS") --jsonl - < \"$TICKETS\""
 
 SISIMAI=
 if [ -z "${NO_SISIMAI:-}" ]; then
@@ -118,7 +131,8 @@ if [ -z "${NO_SISIMAI:-}" ]; then
 fi
 
 # Start-up: load and validate the embedded knowledge base, classify one ticket.
-ONE=$ROOT/transcripts/$(ls "$ROOT/transcripts" | grep '\.txt$' | head -1)
+ONE_OF=("$ROOT"/transcripts/*.txt)
+ONE=${ONE_OF[0]}
 echo
 if command -v hyperfine > /dev/null; then
     hyperfine -N --warmup 5 --runs 50 --export-json "$WORK/startup.json" "$BIN classify --format jsonl $ONE" > /dev/null 2>&1 || true
