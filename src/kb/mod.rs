@@ -328,8 +328,14 @@ impl LinePatterns {
                 }
                 continue;
             }
+            // Most lines match no pattern; saying so can stop early,
+            // finding every pattern that matches cannot.
+            let input = Input::new(line.as_bytes());
+            if !set.is_match(input.clone()) {
+                continue;
+            }
             hits.clear();
-            set.which_overlapping_matches(&Input::new(line.as_bytes()), &mut hits);
+            set.which_overlapping_matches(&input, &mut hits);
             for i in hits.iter() {
                 if first[i].is_none() {
                     first[i] = Some(no);
