@@ -138,7 +138,13 @@ fn run_here<W: Write>(
         bar.finish_and_clear();
     }
     let tickets = writer.count();
-    Ok((Summary { tickets, all_classified }, writer.finish()?))
+    Ok((
+        Summary {
+            tickets,
+            all_classified,
+        },
+        writer.finish()?,
+    ))
 }
 
 /// Cuts the ticket stream into chunks and hands them on as the window allows.

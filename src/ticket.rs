@@ -727,7 +727,7 @@ mod tests {
     fn records_stream_and_bad_or_over_long_lines_are_error_records() {
         let mut input = Vec::new();
         input.extend_from_slice(b"{\"id\": 1, \"transcript\": \"a\"}\n\n");
-        input.extend_from_slice(&vec![b'x'; 100]);
+        input.extend_from_slice(&[b'x'; 100]);
         input.extend_from_slice(b"\n{\"id\": 2, \"transcript\": \"b\"}");
         let mut reader = std::io::BufReader::with_capacity(16, &input[..]);
         let mut line = Vec::new();

@@ -12,9 +12,14 @@ use std::sync::LazyLock;
 fn patterns(kb: &KnowledgeBase) -> Vec<(LazyRegex, Regex, bool)> {
     fn walk(m: &CompiledMatcher, out: &mut Vec<(LazyRegex, bool)>) {
         match m {
-            CompiledMatcher::Reply { text: Some(re), .. } | CompiledMatcher::Field { value: Some(re), .. } => out.push((re.clone(), false)),
+            CompiledMatcher::Reply { text: Some(re), .. }
+            | CompiledMatcher::Field {
+                value: Some(re), ..
+            } => out.push((re.clone(), false)),
             CompiledMatcher::Line(re) => out.push((re.clone(), true)),
-            CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => ms.iter().for_each(|m| walk(m, out)),
+            CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => {
+                ms.iter().for_each(|m| walk(m, out))
+            }
             CompiledMatcher::Not(m) => walk(m, out),
             _ => {}
         }
@@ -52,30 +57,49 @@ fn every_pattern_matches_the_same_lines_in_its_compiled_forms() {
     let mut line_hits = 0;
     for text in transcripts() {
         let evidence = Evidence::from_text(&text);
-        let first = set.first_matches(evidence.lines.iter().map(String::as_str)).expect("the Line set builds");
+        let first = set
+            .first_matches(evidence.lines.iter().map(String::as_str))
+            .expect("the Line set builds");
         for (lazy, plain, is_line) in &patterns {
             for line in &evidence.lines {
-                assert_eq!(lazy.is_match(line), plain.is_match(line), "{} on {line:?}", plain.as_str());
+                assert_eq!(
+                    lazy.is_match(line),
+                    plain.is_match(line),
+                    "{} on {line:?}",
+                    plain.as_str()
+                );
             }
             if *is_line {
                 let want = evidence.lines.iter().position(|l| plain.is_match(l));
-                assert_eq!(first[set.position(lazy).unwrap()], want, "{}", plain.as_str());
+                assert_eq!(
+                    first[set.position(lazy).unwrap()],
+                    want,
+                    "{}",
+                    plain.as_str()
+                );
                 line_hits += usize::from(want.is_some());
             }
         }
     }
-    assert!(line_hits > 0, "no Line pattern matched any transcript: the comparison proves nothing");
+    assert!(
+        line_hits > 0,
+        "no Line pattern matched any transcript: the comparison proves nothing"
+    );
 }
 
 #[test]
 fn non_ascii_text_uses_unicode_semantics() {
     let re = LazyRegex::new(r"(?i)\bk\w+\b").unwrap();
-    assert!(re.is_match("\u{212A}elvin"), "the Kelvin sign folds to k under Unicode rules");
+    assert!(
+        re.is_match("\u{212A}elvin"),
+        "the Kelvin sign folds to k under Unicode rules"
+    );
     assert!(re.is_match("kühl"));
     assert!(!re.is_match("ok"));
 }
 
-static PATTERNS: LazyLock<Vec<(LazyRegex, Regex, bool)>> = LazyLock::new(|| patterns(&KnowledgeBase::embedded().unwrap()));
+static PATTERNS: LazyLock<Vec<(LazyRegex, Regex, bool)>> =
+    LazyLock::new(|| patterns(&KnowledgeBase::embedded().unwrap()));
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]

@@ -175,7 +175,10 @@ struct Scan<'kb> {
 
 impl<'kb> Scan<'kb> {
     fn new(patterns: Option<&'kb LinePatterns>) -> Scan<'kb> {
-        Scan { patterns, first_lines: None }
+        Scan {
+            patterns,
+            first_lines: None,
+        }
     }
 
     /// The 0-based index of the first line `re` matches.
@@ -232,7 +235,9 @@ fn matches_in(
                     .as_ref()
                     .is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
         }),
-        CompiledMatcher::Line(re) => scan.first_line(e, re).map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
+        CompiledMatcher::Line(re) => scan
+            .first_line(e, re)
+            .map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
         CompiledMatcher::Field { name, value } => first(&|item| {
             let ItemKind::Field { name: n, value: v } = &item.kind else {
                 return false;

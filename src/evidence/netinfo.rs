@@ -7,9 +7,12 @@ use super::{ConnectResult, Evidence, ItemKind};
 use regex::Regex;
 use std::sync::LazyLock;
 
+/// Builds an item from a pattern's captures.
+type Make = fn(&regex::Captures) -> Option<ItemKind>;
+
 struct Pattern {
     re: Regex,
-    make: fn(&regex::Captures) -> Option<ItemKind>,
+    make: Make,
 }
 
 fn connect(host: &str, port: Option<&str>, result: ConnectResult) -> Option<ItemKind> {
@@ -49,7 +52,7 @@ fn result_of(text: &str) -> ConnectResult {
 }
 
 static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
-    let table: Vec<(&str, fn(&regex::Captures) -> Option<ItemKind>)> = vec![
+    let table: Vec<(&str, Make)> = vec![
         // commands that open a connection
         (
             r"(?i)(?:^|[$#>]\s*)(?:telnet)\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\b",
@@ -239,7 +242,11 @@ pub fn extract(evidence: &mut Evidence) {
             continue;
         }
         let ascii = line.is_ascii();
-        if ascii && ANY_PATTERN.as_ref().is_some_and(|set| !set.is_match(line.as_bytes())) {
+        if ascii
+            && ANY_PATTERN
+                .as_ref()
+                .is_some_and(|set| !set.is_match(line.as_bytes()))
+        {
             continue;
         }
         if let Some(kind) = PATTERNS

@@ -139,7 +139,11 @@ static ANY_PHASE_HINT: LazyLock<Option<regex::bytes::RegexSet>> = LazyLock::new(
 
 /// The phase a log or bounce line names (`(in reply to RCPT TO command)`).
 pub fn phase_hint(text: &str) -> Option<Phase> {
-    if text.is_ascii() && ANY_PHASE_HINT.as_ref().is_some_and(|set| !set.is_match(text.as_bytes())) {
+    if text.is_ascii()
+        && ANY_PHASE_HINT
+            .as_ref()
+            .is_some_and(|set| !set.is_match(text.as_bytes()))
+    {
         return None;
     }
     PHASE_HINTS

@@ -18,8 +18,8 @@ use crate::evidence::{Outcome, Phase, Status};
 use regex::Regex;
 use regex_automata::{meta, Input, PatternSet};
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// A value with where it was defined.
 #[derive(Debug, Clone)]
@@ -171,17 +171,6 @@ pub struct KnowledgeBase {
     index: Index,
 }
 
-impl Default for Taxonomy {
-    fn default() -> Self {
-        Taxonomy {
-            owners: vec![],
-            causes: vec![],
-            agent_facts: vec![],
-            reasons: vec![],
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 struct Index {
     lines: LinePatterns,
@@ -216,14 +205,26 @@ impl LazyRegex {
         regex_syntax::ParserBuilder::new()
             .build()
             .parse(pattern)
-            .map_err(|e| format!("invalid pattern {pattern:?}: {}", e.to_string().lines().last().unwrap_or("")))?;
-        Ok(LazyRegex { pattern: pattern.to_string(), compiled: OnceLock::new(), ascii: OnceLock::new() })
+            .map_err(|e| {
+                format!(
+                    "invalid pattern {pattern:?}: {}",
+                    e.to_string().lines().last().unwrap_or("")
+                )
+            })?;
+        Ok(LazyRegex {
+            pattern: pattern.to_string(),
+            compiled: OnceLock::new(),
+            ascii: OnceLock::new(),
+        })
     }
 
     /// Compiles the (Unicode) pattern now, reporting what would keep it from
     /// running (a pattern can parse and still exceed the size limits).
     pub fn compile(&self) -> Result<&Regex, String> {
-        match self.compiled.get_or_init(|| load::build_regex(&self.pattern).ok()) {
+        match self
+            .compiled
+            .get_or_init(|| load::build_regex(&self.pattern).ok())
+        {
             Some(re) => Ok(re),
             None => Err(load::build_regex(&self.pattern).err().unwrap_or_default()),
         }
@@ -231,7 +232,9 @@ impl LazyRegex {
 
     /// The ASCII-only form, None when the pattern needs Unicode (`\p{..}`).
     fn ascii(&self) -> Option<&regex::bytes::Regex> {
-        self.ascii.get_or_init(|| ascii_regex(&self.pattern)).as_ref()
+        self.ascii
+            .get_or_init(|| ascii_regex(&self.pattern))
+            .as_ref()
     }
 
     /// A pattern that cannot compile matches nothing; `rules check` reports it.
@@ -273,7 +276,11 @@ impl LinePatterns {
                 patterns.push(re.clone());
             }
         }
-        LinePatterns { patterns, set: OnceLock::new(), index }
+        LinePatterns {
+            patterns,
+            set: OnceLock::new(),
+            index,
+        }
     }
 
     /// The set (ASCII-only, for ASCII lines; see [`LazyRegex`]), or None when
@@ -288,9 +295,15 @@ impl LinePatterns {
                     .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
                     .nfa_size_limit(Some(1 << 24))
                     .hybrid_cache_capacity(1 << 24);
-                let syntax = regex_automata::util::syntax::Config::new().unicode(false).utf8(false);
+                let syntax = regex_automata::util::syntax::Config::new()
+                    .unicode(false)
+                    .utf8(false);
                 let patterns: Vec<&str> = self.patterns.iter().map(LazyRegex::as_str).collect();
-                meta::Builder::new().configure(config).syntax(syntax).build_many(&patterns).ok()
+                meta::Builder::new()
+                    .configure(config)
+                    .syntax(syntax)
+                    .build_many(&patterns)
+                    .ok()
             })
             .as_ref()
     }
@@ -310,7 +323,10 @@ impl LinePatterns {
 
     /// For every pattern, the 0-based index of the first line it matches;
     /// None when the set could not be built.
-    pub fn first_matches<'a>(&self, lines: impl IntoIterator<Item = &'a str>) -> Option<Vec<Option<usize>>> {
+    pub fn first_matches<'a>(
+        &self,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Option<Vec<Option<usize>>> {
         let set = self.set()?;
         let mut first = vec![None; self.len()];
         let mut missing = first.len();
@@ -364,9 +380,14 @@ fn compile_all(m: &CompiledMatcher, errors: &mut Vec<String>) {
         }
     };
     match m {
-        CompiledMatcher::Reply { text: Some(re), .. } | CompiledMatcher::Field { value: Some(re), .. } => check(re),
+        CompiledMatcher::Reply { text: Some(re), .. }
+        | CompiledMatcher::Field {
+            value: Some(re), ..
+        } => check(re),
         CompiledMatcher::Line(re) => check(re),
-        CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => ms.iter().for_each(|m| compile_all(m, errors)),
+        CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => {
+            ms.iter().for_each(|m| compile_all(m, errors))
+        }
         CompiledMatcher::Not(m) => compile_all(m, errors),
         _ => {}
     }
@@ -375,7 +396,9 @@ fn compile_all(m: &CompiledMatcher, errors: &mut Vec<String>) {
 fn collect_lines<'a>(m: &'a CompiledMatcher, out: &mut Vec<&'a LazyRegex>) {
     match m {
         CompiledMatcher::Line(re) => out.push(re),
-        CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => ms.iter().for_each(|m| collect_lines(m, out)),
+        CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => {
+            ms.iter().for_each(|m| collect_lines(m, out))
+        }
         CompiledMatcher::Not(m) => collect_lines(m, out),
         _ => {}
     }
