@@ -5,14 +5,23 @@
 
 use super::{ConnectResult, Evidence, ItemKind};
 use regex::Regex;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// Builds an item from a pattern's captures.
 type Make = fn(&regex::Captures) -> Option<ItemKind>;
 
+/// A pattern compiled on first use: most transcripts need few or none of
+/// them, and compiling all thirty costs more than classifying one ticket.
 struct Pattern {
-    re: Regex,
+    text: &'static str,
+    re: OnceLock<Regex>,
     make: Make,
+}
+
+impl Pattern {
+    fn re(&self) -> &Regex {
+        self.re.get_or_init(|| Regex::new(self.text).unwrap())
+    }
 }
 
 fn connect(host: &str, port: Option<&str>, result: ConnectResult) -> Option<ItemKind> {
@@ -173,7 +182,8 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     table
         .into_iter()
         .map(|(pattern, make)| Pattern {
-            re: Regex::new(pattern).unwrap(),
+            text: pattern,
+            re: OnceLock::new(),
             make,
         })
         .collect()
@@ -216,7 +226,7 @@ fn normalise_network(label: &str) -> String {
 /// `\s` and `(?i)` mean what their Unicode forms mean, and the ASCII set
 /// compiles fast.
 static ANY_PATTERN: LazyLock<Option<regex::bytes::RegexSet>> = LazyLock::new(|| {
-    regex::bytes::RegexSetBuilder::new(PATTERNS.iter().map(|p| p.re.as_str()))
+    regex::bytes::RegexSetBuilder::new(PATTERNS.iter().map(|p| p.text))
         .unicode(false)
         .build()
         .ok()
@@ -241,17 +251,19 @@ pub fn extract(evidence: &mut Evidence) {
             }
             continue;
         }
-        let ascii = line.is_ascii();
-        if ascii
-            && ANY_PATTERN
-                .as_ref()
-                .is_some_and(|set| !set.is_match(line.as_bytes()))
-        {
+        // On an ASCII line the set names the patterns that can match
+        // (usually none); only those run, in table order, as all would.
+        let set = ANY_PATTERN.as_ref().filter(|_| line.is_ascii());
+        if set.is_some_and(|set| !set.is_match(line.as_bytes())) {
             continue;
         }
+        let candidates = set.map(|set| set.matches(line.as_bytes()));
+        let may_match = |i: usize| candidates.as_ref().is_none_or(|c| c.matched(i));
         if let Some(kind) = PATTERNS
             .iter()
-            .find_map(|p| p.re.captures(line).and_then(|c| (p.make)(&c)))
+            .enumerate()
+            .filter(|(i, _)| may_match(*i))
+            .find_map(|(_, p)| p.re().captures(line).and_then(|c| (p.make)(&c)))
         {
             found.push((no, kind));
         }
