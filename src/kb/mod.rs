@@ -200,10 +200,12 @@ pub struct LazyRegex {
 }
 
 impl LazyRegex {
-    /// Checks the pattern's syntax; the error reads like the regex crate's.
+    /// Checks the pattern's syntax (the grammar only: what needs translating,
+    /// such as an unknown Unicode class, and the size limits are checked by
+    /// [`LazyRegex::compile`], which `rules check` and folder loading run on
+    /// every pattern); the error reads like the regex crate's.
     pub fn new(pattern: &str) -> Result<LazyRegex, String> {
-        regex_syntax::ParserBuilder::new()
-            .build()
+        regex_syntax::ast::parse::Parser::new()
             .parse(pattern)
             .map_err(|e| {
                 format!(
@@ -579,6 +581,23 @@ mod tests {
             detail: c,
         };
         assert!(s.matches(st(5, 7, 26)) && s.matches(st(4, 1, 1)) && !s.matches(st(5, 2, 2)));
+    }
+}
+
+#[cfg(test)]
+mod lazy_regex_tests {
+    use super::*;
+
+    #[test]
+    fn grammar_errors_fail_at_load_and_the_rest_at_compile() {
+        let err = LazyRegex::new("(?=after)x").unwrap_err();
+        assert!(err.contains("look-around"), "{err}");
+        assert!(LazyRegex::new("(unclosed").is_err());
+        let unknown_class = LazyRegex::new(r"\p{NoSuchClass}").unwrap();
+        assert!(unknown_class.compile().is_err());
+        assert!(!unknown_class.is_match("anything"));
+        let fine = LazyRegex::new(r"(?i)\brelay(?:ing)? denied\b").unwrap();
+        assert!(fine.compile().is_ok() && fine.is_match("554 5.7.1 Relaying denied"));
     }
 }
 
