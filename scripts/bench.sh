@@ -130,18 +130,28 @@ if [ -z "${NO_SISIMAI:-}" ]; then
     fi
 fi
 
-# Start-up: load and validate the embedded knowledge base, classify one ticket.
-ONE_OF=("$ROOT"/transcripts/*.txt)
-ONE=${ONE_OF[0]}
+# Start-up: load and validate the embedded knowledge base, classify one
+# ticket, write it; once per shipped transcript (best of 3 each), since what a
+# ticket needs compiled differs: mean, median and worst.
 echo
+for f in "$ROOT"/transcripts/*.txt; do
+    best=
+    for _ in 1 2 3; do
+        start=$(date +%s%N)
+        "$BIN" classify --format jsonl "$f" > /dev/null 2>&1 || true
+        end=$(date +%s%N)
+        t=$(( (end - start) / 1000 ))
+        if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
+    done
+    echo "$best"
+done | sort -n | awk '{ t[NR] = $1; s += $1 } END {
+    printf "start-up, one ticket per process over %d transcripts: mean %.1f ms, median %.1f ms, worst %.1f ms\n",
+        NR, s / NR / 1000, t[int((NR + 1) / 2)] / 1000, t[NR] / 1000 }'
 if command -v hyperfine > /dev/null; then
-    hyperfine -N --warmup 5 --runs 50 --export-json "$WORK/startup.json" "$BIN classify --format jsonl $ONE" > /dev/null 2>&1 || true
-    awk -F: '/"mean"/ {gsub(/[ ,]/, "", $2); printf "start-up (hyperfine, mean of 50): %.1f ms\n", $2 * 1000; exit}' "$WORK/startup.json"
-else
-    start=$(date +%s%N)
-    for _ in $(seq 50); do "$BIN" classify --format jsonl "$ONE" > /dev/null || true; done
-    end=$(date +%s%N)
-    awk -v d="$((end - start))" 'BEGIN {printf "start-up (mean of 50 runs): %.1f ms\n", d / 50 / 1e6}'
+    ONE_OF=("$ROOT"/transcripts/*.txt)
+    hyperfine -N --warmup 5 --runs 50 --export-json "$WORK/startup.json" "$BIN classify --format jsonl ${ONE_OF[0]}" > /dev/null 2>&1 || true
+    awk -F: '/"mean"/ {gsub(/[ ,]/, "", $2); printf "start-up on %s (hyperfine, mean of 50): %.1f ms\n", FILENAME, $2 * 1000; exit}' "$WORK/startup.json" |
+        sed "s|$WORK/startup.json|${ONE_OF[0]##*/}|"
 fi
 
 if [ -n "$SISIMAI" ]; then
