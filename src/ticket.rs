@@ -130,13 +130,18 @@ struct Listing {
 
 impl Listing {
     fn open(dir: PathBuf) -> std::io::Result<Listing> {
+        Listing::open_sorting(dir, SORT_LIMIT)
+    }
+
+    /// Lists `dir`, sorted when it has fewer than `limit` visible entries.
+    fn open_sorting(dir: PathBuf, limit: usize) -> std::io::Result<Listing> {
         let mut entries = std::fs::read_dir(&dir)?;
         let mut names = Vec::new();
         for entry in entries.by_ref().flatten() {
             if let Some(named) = visible(&entry) {
                 names.push(named);
             }
-            if names.len() >= SORT_LIMIT {
+            if names.len() >= limit {
                 return Ok(Listing {
                     dir,
                     names: names.into_iter(),
@@ -634,6 +639,28 @@ mod tests {
             std::fs::write(path, "x").unwrap();
         }
         assert_eq!(ids(dir.path()), vec!["a.eml", "b.txt", "noext", "sub/z"]);
+    }
+
+    #[test]
+    fn a_folder_larger_than_the_sort_limit_still_yields_every_entry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..50 {
+            std::fs::write(dir.path().join(format!("t{i:02}.txt")), "x").unwrap();
+        }
+        std::fs::write(dir.path().join(".hidden"), "x").unwrap();
+        let mut listing = Listing::open_sorting(dir.path().to_path_buf(), 8).unwrap();
+        assert!(
+            listing.rest.is_some(),
+            "past the limit the rest streams from the file system"
+        );
+        let mut seen = Vec::new();
+        while let Some((path, is_dir)) = listing.next_entry() {
+            assert!(!is_dir);
+            seen.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        seen.sort();
+        let expected: Vec<String> = (0..50).map(|i| format!("t{i:02}.txt")).collect();
+        assert_eq!(seen, expected);
     }
 
     #[test]
