@@ -88,6 +88,41 @@ fn every_pattern_matches_the_same_lines_in_its_compiled_forms() {
 }
 
 #[test]
+fn the_reply_text_set_marks_exactly_the_patterns_that_match() {
+    let kb = KnowledgeBase::embedded().unwrap();
+    let set = kb.reply_patterns();
+    let replies: Vec<_> = patterns(&kb)
+        .into_iter()
+        .filter(|(lazy, _, _)| set.position(lazy).is_some())
+        .collect();
+    assert!(!replies.is_empty());
+    let mut marked = 0;
+    for text in transcripts() {
+        for item in Evidence::from_text(&text).items {
+            let mut hits = vec![false; set.len()];
+            if !set.mark_ascii(&item.quote, &mut hits) {
+                continue;
+            }
+            for (lazy, plain, _) in &replies {
+                let hit = hits[set.position(lazy).unwrap()];
+                assert_eq!(
+                    hit,
+                    plain.is_match(&item.quote),
+                    "{} on {:?}",
+                    plain.as_str(),
+                    item.quote
+                );
+                marked += usize::from(hit);
+            }
+        }
+    }
+    assert!(
+        marked > 0,
+        "no reply pattern matched any quote: the comparison proves nothing"
+    );
+}
+
+#[test]
 fn non_ascii_text_uses_unicode_semantics() {
     let re = LazyRegex::new(r"(?i)\bk\w+\b").unwrap();
     assert!(

@@ -98,7 +98,7 @@ pub fn derive(
 ) -> Facts {
     let mut facts = Facts::default();
     let mut cleared: Vec<(String, Source)> = Vec::new();
-    let mut scan = Scan::new(Some(kb.line_patterns()));
+    let mut scan = Scan::new(Some(kb.line_patterns())).with_replies(kb.reply_patterns());
     for sig in &kb.signatures {
         let Some(refs) = matches_in(&mut scan, &sig.matcher, evidence, recipient) else {
             continue;
@@ -171,6 +171,10 @@ fn in_scope(item: &Item, recipient: Option<usize>) -> bool {
 struct Scan<'kb> {
     patterns: Option<&'kb LinePatterns>,
     first_lines: Option<Option<Vec<Option<usize>>>>,
+    /// All reply-text patterns, and per reply item (by index) which of them
+    /// match its text or its quote, found by one set scan of each on first need.
+    reply_patterns: Option<&'kb LinePatterns>,
+    reply_hits: Vec<Option<Option<Vec<bool>>>>,
 }
 
 impl<'kb> Scan<'kb> {
@@ -178,7 +182,36 @@ impl<'kb> Scan<'kb> {
         Scan {
             patterns,
             first_lines: None,
+            reply_patterns: None,
+            reply_hits: Vec::new(),
         }
+    }
+
+    fn with_replies(mut self, patterns: &'kb LinePatterns) -> Scan<'kb> {
+        self.reply_patterns = Some(patterns);
+        self
+    }
+
+    /// Whether `re` matches the reply's text or the item's quote.
+    fn reply_matches(&mut self, index: usize, item: &Item, text: &str, re: &LazyRegex) -> bool {
+        if let Some((patterns, i)) = self
+            .reply_patterns
+            .and_then(|p| p.position(re).map(|i| (p, i)))
+        {
+            if self.reply_hits.len() <= index {
+                self.reply_hits.resize(index + 1, None);
+            }
+            let hits = self.reply_hits[index].get_or_insert_with(|| {
+                let mut hits = vec![false; patterns.len()];
+                let known = patterns.mark_ascii(text, &mut hits)
+                    && patterns.mark_ascii(&item.quote, &mut hits);
+                known.then_some(hits)
+            });
+            if let Some(hits) = hits {
+                return hits[i];
+            }
+        }
+        re.is_match(text) || re.is_match(&item.quote)
     }
 
     /// The 0-based index of the first line `re` matches.
@@ -222,19 +255,25 @@ fn matches_in(
             status,
             phase,
             text,
-        } => first(&|item| {
-            let ItemKind::Reply(r) = &item.kind else {
-                return false;
-            };
-            code.as_ref().is_none_or(|c| c.matches(r.code))
-                && status
-                    .as_ref()
-                    .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
-                && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
-                && text
-                    .as_ref()
-                    .is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
-        }),
+        } => e
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| in_scope(item, recipient))
+            .find(|&(index, item)| {
+                let ItemKind::Reply(r) = &item.kind else {
+                    return false;
+                };
+                code.as_ref().is_none_or(|c| c.matches(r.code))
+                    && status
+                        .as_ref()
+                        .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
+                    && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
+                    && text
+                        .as_ref()
+                        .is_none_or(|t| scan.reply_matches(index, item, &r.text, t))
+            })
+            .map(|(_, item)| vec![EvidenceRef::of_item(item)]),
         CompiledMatcher::Line(re) => scan
             .first_line(e, re)
             .map(|i| vec![EvidenceRef::of_line(e, i + 1)]),

@@ -174,6 +174,7 @@ pub struct KnowledgeBase {
 #[derive(Debug, Clone, Default)]
 struct Index {
     lines: LinePatterns,
+    reply_texts: LinePatterns,
     facts: HashMap<String, usize>,
     nodes: HashMap<String, usize>,
     diagnoses: HashMap<String, usize>,
@@ -270,6 +271,19 @@ impl LinePatterns {
         for sig in signatures {
             collect_lines(&sig.matcher, &mut found);
         }
+        LinePatterns::of(found)
+    }
+
+    /// Every reply-text pattern of the signatures, as one set.
+    fn replies(signatures: &[CompiledSignature]) -> LinePatterns {
+        let mut found: Vec<&LazyRegex> = Vec::new();
+        for sig in signatures {
+            collect_reply_texts(&sig.matcher, &mut found);
+        }
+        LinePatterns::of(found)
+    }
+
+    fn of(found: Vec<&LazyRegex>) -> LinePatterns {
         let mut index = HashMap::new();
         let mut patterns = Vec::new();
         for re in found {
@@ -321,6 +335,21 @@ impl LinePatterns {
 
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
+    }
+
+    /// Marks in `hits` (one slot per pattern, not cleared) every pattern that
+    /// matches the ASCII `haystack`; false when the set cannot say (the
+    /// haystack is not ASCII, or the set could not be built).
+    pub fn mark_ascii(&self, haystack: &str, hits: &mut [bool]) -> bool {
+        let Some(set) = self.set().filter(|_| haystack.is_ascii()) else {
+            return false;
+        };
+        let mut found = PatternSet::new(self.len());
+        set.which_overlapping_matches(&Input::new(haystack.as_bytes()), &mut found);
+        for i in found.iter() {
+            hits[i] = true;
+        }
+        true
     }
 
     /// For every pattern, the 0-based index of the first line it matches;
@@ -391,6 +420,17 @@ fn compile_all(m: &CompiledMatcher, errors: &mut Vec<String>) {
             ms.iter().for_each(|m| compile_all(m, errors))
         }
         CompiledMatcher::Not(m) => compile_all(m, errors),
+        _ => {}
+    }
+}
+
+fn collect_reply_texts<'a>(m: &'a CompiledMatcher, out: &mut Vec<&'a LazyRegex>) {
+    match m {
+        CompiledMatcher::Reply { text: Some(re), .. } => out.push(re),
+        CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => {
+            ms.iter().for_each(|m| collect_reply_texts(m, out))
+        }
+        CompiledMatcher::Not(m) => collect_reply_texts(m, out),
         _ => {}
     }
 }
@@ -481,12 +521,18 @@ impl KnowledgeBase {
             index.causes.entry(c.id.clone()).or_insert(i);
         }
         index.lines = LinePatterns::new(&self.signatures);
+        index.reply_texts = LinePatterns::replies(&self.signatures);
         self.index = index;
     }
 
     /// Every `Line` pattern of the signatures, compiled into one set.
     pub fn line_patterns(&self) -> &LinePatterns {
         &self.index.lines
+    }
+
+    /// Every reply-text pattern of the signatures, compiled into one set.
+    pub fn reply_patterns(&self) -> &LinePatterns {
+        &self.index.reply_texts
     }
 
     pub fn is_fact(&self, id: &str) -> bool {
