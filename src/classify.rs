@@ -237,6 +237,39 @@ pub struct Writer<W: Write> {
     owners: std::collections::BTreeMap<String, usize>,
 }
 
+/// A result already rendered in one format, ready for [`Writer::write_rendered`].
+/// Rendering is the costly part of writing, so batch workers do it in
+/// parallel and the writer only copies bytes in input order.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub cause: String,
+    pub owner: String,
+    pub classified: bool,
+    /// The record's text, without separators between records.
+    pub body: Vec<u8>,
+}
+
+impl Rendered {
+    pub fn new(r: &TicketResult, format: Format) -> Rendered {
+        let mut body = Vec::with_capacity(1024);
+        match format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut body, r).expect("a result always serialises")
+            }
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut body, r).expect("a result always serialises")
+            }
+            Format::Table => body.extend_from_slice(table_row(r).as_bytes()),
+        }
+        Rendered {
+            cause: r.cause.clone(),
+            owner: r.owner.clone(),
+            classified: r.is_classified(),
+            body,
+        }
+    }
+}
+
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: Format) -> Writer<W> {
         Writer {
@@ -249,17 +282,30 @@ impl<W: Write> Writer<W> {
     }
 
     pub fn write(&mut self, r: &TicketResult) -> std::io::Result<()> {
-        *self.causes.entry(r.cause.clone()).or_default() += 1;
-        *self.owners.entry(r.owner.clone()).or_default() += 1;
+        self.write_rendered(&Rendered::new(r, self.format))
+    }
+
+    /// Writes a result rendered (for this writer's format) by [`Rendered::new`].
+    pub fn write_rendered(&mut self, r: &Rendered) -> std::io::Result<()> {
+        if let Some(n) = self.causes.get_mut(&r.cause) {
+            *n += 1;
+        } else {
+            self.causes.insert(r.cause.clone(), 1);
+        }
+        if let Some(n) = self.owners.get_mut(&r.owner) {
+            *n += 1;
+        } else {
+            self.owners.insert(r.owner.clone(), 1);
+        }
         match self.format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, r)?;
-                writeln!(self.out)?;
+                self.out.write_all(&r.body)?;
+                self.out.write_all(b"\n")?;
             }
             Format::Json => {
-                write!(self.out, "{}", if self.count == 0 { "[\n" } else { ",\n" })?;
-                let text = serde_json::to_string_pretty(r).map_err(std::io::Error::other)?;
-                write!(self.out, "{text}")?;
+                self.out
+                    .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
+                self.out.write_all(&r.body)?;
             }
             Format::Table => {
                 if self.count == 0 {
@@ -269,11 +315,17 @@ impl<W: Write> Writer<W> {
                         "TICKET", "CAUSE", "OWNER", "CONF"
                     )?;
                 }
-                writeln!(self.out, "{}", table_row(r))?;
+                self.out.write_all(&r.body)?;
+                self.out.write_all(b"\n")?;
             }
         }
         self.count += 1;
         Ok(())
+    }
+
+    /// How many results were written.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     pub fn finish(mut self) -> std::io::Result<W> {

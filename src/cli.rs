@@ -8,12 +8,13 @@
 //! Owns: argument parsing and user-facing messages. Must not touch: the
 //! evidence, engine or knowledge-base logic.
 
-use crate::classify::{self, Format, Writer};
+use crate::batch;
+use crate::classify::Format;
 use crate::engine::Answers;
 use crate::kb::{Answer, KnowledgeBase};
-use crate::ticket::{self, Input, Ticket};
+use crate::ticket;
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -131,6 +132,9 @@ pub struct ClassifyArgs {
     /// Show AUTH usernames decoded in quoted lines (never passwords).
     #[arg(long)]
     pub show_usernames: bool,
+    /// Worker threads [default: 0, every core]. Output keeps input order whatever N is.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -389,59 +393,27 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
     } else {
         args.paths.clone()
     };
-    let mut writer = Writer::new(std::io::stdout().lock(), format);
-    let mut all_classified = true;
-    let mut emit = |result: classify::TicketResult, writer: &mut Writer<_>| -> anyhow::Result<()> {
-        all_classified &= result.is_classified();
-        writer.write(&result)?;
-        Ok(())
+    let jobs = match args.jobs {
+        None | Some(0) => batch::default_jobs(),
+        Some(n) => n,
     };
-    for input in ticket::expand(&paths) {
-        let tickets = match input {
-            Err(err) => vec![Err(err)],
-            Ok(input) => read_tickets(&input, args.jsonl),
-        };
-        for t in tickets {
-            let result = match t {
-                Ok(t) if args.show_usernames => {
-                    let mut result = classify::classify(kb, &t, &global);
-                    classify::show_usernames(&mut result, &t.text);
-                    result
-                }
-                Ok(t) => classify::classify(kb, &t, &global),
-                Err(err) => classify::TicketResult::from_error(&err),
-            };
-            emit(result, &mut writer)?;
-        }
-    }
-    let _stdout = writer.finish()?;
-    Ok(if all_classified {
+    let options = batch::Options {
+        jobs,
+        format,
+        progress: std::io::stderr().is_terminal(),
+        show_usernames: args.show_usernames,
+    };
+    let out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
+    let (summary, _) = batch::run(
+        kb,
+        ticket::stream(&paths, args.jsonl),
+        &global,
+        &options,
+        out,
+    )?;
+    Ok(if summary.all_classified {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-fn read_tickets(input: &Input, jsonl: bool) -> Vec<Result<Ticket, ticket::TicketError>> {
-    let mut out = Vec::new();
-    match input {
-        Input::Stdin if jsonl => {
-            ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t))
-        }
-        Input::Stdin => out.push(ticket::read_transcript("-".into(), std::io::stdin().lock())),
-        Input::Path(path) => {
-            let id = path.display().to_string();
-            match std::fs::File::open(path) {
-                Err(e) => out.push(Err(ticket::TicketError {
-                    id,
-                    message: ticket::describe_io(&e),
-                })),
-                Ok(file) if jsonl || ticket::is_jsonl(path) => {
-                    ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t))
-                }
-                Ok(file) => out.push(ticket::read_transcript(id, file)),
-            }
-        }
-    }
-    out
 }

@@ -1,6 +1,7 @@
 //! mailtriage: a support-desk triage expert system for email sending and
 //! delivery problems. See ARCHITECTURE.md for the map.
 
+pub mod batch;
 pub mod classify;
 pub mod cli;
 pub mod engine;

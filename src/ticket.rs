@@ -7,14 +7,33 @@
 use crate::kb::Answer;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::{BufRead, Read};
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// File endings read as transcripts when a folder is walked.
 pub const TRANSCRIPT_EXTENSIONS: &[&str] = &["txt", "eml", "log", "msg", "mbox", "text", "jsonl"];
 
 /// The largest transcript read whole; longer input is cut there with a note.
-pub const MAX_TICKET_BYTES: u64 = 64 * 1024 * 1024;
+/// Whatever explains a delivery problem comes first (a bounce's report part
+/// precedes the returned message and its attachments), and the cap keeps
+/// each ticket's working memory (about five times its size) bounded.
+pub const MAX_TICKET_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The longest line kept; the rest of a longer line is dropped with a note.
+/// Real transcript lines are far shorter (SMTP allows 1,000 bytes); the cap
+/// keeps a binary blob or a one-line dump from costing time or memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The longest JSON Lines record read; a longer one becomes an error record.
+/// (JSON escapes can double a transcript's size.)
+pub const MAX_RECORD_BYTES: usize = 2 * MAX_TICKET_BYTES as usize;
+
+/// Folders with more entries than this are listed in the file system's own
+/// order (stable while the folder is unchanged) rather than sorted, so a
+/// folder of any size is walked in constant memory.
+pub const SORT_LIMIT: usize = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct Ticket {
@@ -61,11 +80,20 @@ pub fn parse_record(line: &str, fallback_id: &str) -> Result<Ticket, TicketError
         })?;
         answers.insert(fact, answer);
     }
+    let mut text = record.transcript.into_bytes();
+    let notes = [
+        truncate(&mut text),
+        decode_binary(&mut text),
+        cut_long_lines(&mut text),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(Ticket {
         id,
-        text: record.transcript.into_bytes(),
+        text,
         answers,
-        notes: Vec::new(),
+        notes,
     })
 }
 
@@ -76,54 +104,141 @@ pub enum Input {
     Path(PathBuf),
 }
 
-/// Expands paths into a list of inputs: folders are walked (sorted, hidden
-/// files skipped, only transcript endings kept); a missing path is an error
-/// for that path only.
-pub fn expand(paths: &[String]) -> Vec<Result<Input, TicketError>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p == "-" {
-            out.push(Ok(Input::Stdin));
-            continue;
-        }
-        let path = PathBuf::from(p);
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, &mut out),
-            Ok(_) => out.push(Ok(Input::Path(path))),
-            Err(e) => out.push(Err(TicketError {
-                id: p.clone(),
-                message: describe_io(&e),
-            })),
-        }
+/// Expands paths into inputs, lazily: folders are walked recursively (sorted
+/// by name, hidden entries skipped, only transcript endings kept); a missing
+/// path or unreadable folder is an error for that path only.
+pub fn expand(paths: &[String]) -> Walker {
+    Walker {
+        pending: paths.iter().cloned().collect(),
+        stack: Vec::new(),
     }
-    out
 }
 
-fn walk(dir: &Path, out: &mut Vec<Result<Input, TicketError>>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            out.push(Err(TicketError {
+/// A lazy walk over paths and folders; see [`expand`].
+pub struct Walker {
+    pending: VecDeque<String>,
+    stack: Vec<Listing>,
+}
+
+/// One folder being walked: sorted names first, then (for a folder larger
+/// than [`SORT_LIMIT`]) the rest straight from the file system.
+struct Listing {
+    dir: PathBuf,
+    names: std::vec::IntoIter<(OsString, bool)>,
+    rest: Option<std::fs::ReadDir>,
+}
+
+impl Listing {
+    fn open(dir: PathBuf) -> std::io::Result<Listing> {
+        Listing::open_sorting(dir, SORT_LIMIT)
+    }
+
+    /// Lists `dir`, sorted when it has fewer than `limit` visible entries.
+    fn open_sorting(dir: PathBuf, limit: usize) -> std::io::Result<Listing> {
+        let mut entries = std::fs::read_dir(&dir)?;
+        let mut names = Vec::new();
+        for entry in entries.by_ref().flatten() {
+            if let Some(named) = visible(&entry) {
+                names.push(named);
+            }
+            if names.len() >= limit {
+                return Ok(Listing {
+                    dir,
+                    names: names.into_iter(),
+                    rest: Some(entries),
+                });
+            }
+        }
+        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(Listing {
+            dir,
+            names: names.into_iter(),
+            rest: None,
+        })
+    }
+
+    fn next_entry(&mut self) -> Option<(PathBuf, bool)> {
+        if let Some((name, is_dir)) = self.names.next() {
+            return Some((self.dir.join(name), is_dir));
+        }
+        let rest = self.rest.as_mut()?;
+        rest.flatten()
+            .find_map(|e| visible(&e))
+            .map(|(name, is_dir)| (self.dir.join(name), is_dir))
+    }
+}
+
+/// A folder entry's name and whether it is a folder (following symlinks),
+/// or None for a hidden entry.
+fn visible(entry: &std::fs::DirEntry) -> Option<(OsString, bool)> {
+    let name = entry.file_name();
+    if name.as_encoded_bytes().starts_with(b".") {
+        return None;
+    }
+    let is_dir = match entry.file_type() {
+        Ok(t) if t.is_symlink() => entry.path().is_dir(),
+        Ok(t) => t.is_dir(),
+        Err(_) => false,
+    };
+    Some((name, is_dir))
+}
+
+impl Iterator for Walker {
+    type Item = Result<Input, TicketError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(listing) = self.stack.last_mut() {
+                match listing.next_entry() {
+                    None => {
+                        self.stack.pop();
+                    }
+                    Some((path, true)) => {
+                        if let Some(err) = self.descend(path) {
+                            return Some(Err(err));
+                        }
+                    }
+                    Some((path, false)) if is_transcript(&path) => {
+                        return Some(Ok(Input::Path(path)))
+                    }
+                    Some(_) => {}
+                }
+                continue;
+            }
+            let p = self.pending.pop_front()?;
+            if p == "-" {
+                return Some(Ok(Input::Stdin));
+            }
+            let path = PathBuf::from(&p);
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => {
+                    if let Some(err) = self.descend(path) {
+                        return Some(Err(err));
+                    }
+                }
+                Ok(_) => return Some(Ok(Input::Path(path))),
+                Err(e) => {
+                    return Some(Err(TicketError {
+                        id: p,
+                        message: describe_io(&e),
+                    }))
+                }
+            }
+        }
+    }
+}
+
+impl Walker {
+    fn descend(&mut self, dir: PathBuf) -> Option<TicketError> {
+        match Listing::open(dir.clone()) {
+            Ok(listing) => {
+                self.stack.push(listing);
+                None
+            }
+            Err(e) => Some(TicketError {
                 id: dir.display().to_string(),
                 message: describe_io(&e),
-            }));
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, out);
-        } else if is_transcript(&path) {
-            out.push(Ok(Input::Path(path)));
+            }),
         }
     }
 }
@@ -143,29 +258,46 @@ pub fn describe_io(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "is a folder".to_string(),
         _ => e.to_string(),
     }
 }
 
-/// Reads a whole transcript, at most [`MAX_TICKET_BYTES`].
+/// Reads a whole transcript, at most [`MAX_TICKET_BYTES`], keeping at most
+/// [`MAX_LINE_BYTES`] of each line; what was cut is noted on the ticket.
 pub fn read_transcript(id: String, reader: impl Read) -> Result<Ticket, TicketError> {
     let mut text = Vec::new();
-    let read = reader
-        .take(MAX_TICKET_BYTES + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| TicketError {
-            id: id.clone(),
-            message: describe_io(&e),
-        })?;
-    let mut notes = Vec::new();
-    if read as u64 > MAX_TICKET_BYTES {
-        text.truncate(MAX_TICKET_BYTES as usize);
-        notes.push(format!(
-            "input longer than {} MiB; only the first {} MiB were read",
-            MAX_TICKET_BYTES >> 20,
-            MAX_TICKET_BYTES >> 20
-        ));
+    let mut cut = LineCutter::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut reader = reader.take(MAX_TICKET_BYTES + 1);
+    let mut read: u64 = 0;
+    let mut truncated = false;
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(TicketError {
+                    id,
+                    message: describe_io(&e),
+                })
+            }
+        };
+        let keep = n.min((MAX_TICKET_BYTES - read) as usize);
+        read += n as u64;
+        cut.push(&chunk[..keep], &mut text);
+        if read > MAX_TICKET_BYTES {
+            truncated = true;
+            break;
+        }
     }
+    let mut notes = Vec::new();
+    if truncated {
+        notes.push(truncation_note());
+    }
+    notes.extend(cut.note());
+    notes.extend(decode_binary(&mut text));
     Ok(Ticket {
         id,
         text,
@@ -174,28 +306,304 @@ pub fn read_transcript(id: String, reader: impl Read) -> Result<Ticket, TicketEr
     })
 }
 
+/// Copies text while dropping whatever of a line lies beyond
+/// [`MAX_LINE_BYTES`]; lines end at LF or CR, as the evidence layer splits.
+#[derive(Default)]
+struct LineCutter {
+    line_len: usize,
+    cut_lines: usize,
+}
+
+impl LineCutter {
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        for piece in bytes.split_inclusive(|&b| b == b'\n' || b == b'\r') {
+            let ends = matches!(piece.last(), Some(b'\n' | b'\r'));
+            let body = if ends {
+                &piece[..piece.len() - 1]
+            } else {
+                piece
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(self.line_len);
+            if body.len() <= room {
+                out.extend_from_slice(body);
+            } else {
+                if room > 0 {
+                    self.cut_lines += 1;
+                }
+                out.extend_from_slice(&body[..char_boundary(body, room)]);
+            }
+            self.line_len += body.len();
+            if ends {
+                out.push(piece[piece.len() - 1]);
+                self.line_len = 0;
+            }
+        }
+    }
+
+    fn note(&self) -> Option<String> {
+        (self.cut_lines > 0).then(|| {
+            format!(
+                "{} line{} longer than {} KiB cut there",
+                self.cut_lines,
+                if self.cut_lines == 1 { "" } else { "s" },
+                MAX_LINE_BYTES >> 10
+            )
+        })
+    }
+}
+
+/// The largest index <= `at` that does not split a UTF-8 sequence.
+fn char_boundary(bytes: &[u8], at: usize) -> usize {
+    let mut at = at.min(bytes.len());
+    while at > 0 && at < bytes.len() && bytes[at] & 0xC0 == 0x80 {
+        at -= 1;
+    }
+    at
+}
+
+fn truncation_note() -> String {
+    let mib = MAX_TICKET_BYTES >> 20;
+    format!("input longer than {mib} MiB; only the first {mib} MiB were read")
+}
+
+/// Cuts a decoded transcript to [`MAX_TICKET_BYTES`]; returns the note.
+fn truncate(text: &mut Vec<u8>) -> Option<String> {
+    if text.len() as u64 <= MAX_TICKET_BYTES {
+        return None;
+    }
+    let end = char_boundary(text, MAX_TICKET_BYTES as usize);
+    text.truncate(end);
+    Some(truncation_note())
+}
+
+/// How far into a ticket a NUL byte marks it as binary (git looks as far).
+const BINARY_SNIFF_BYTES: usize = 8000;
+
+/// Decodes UTF-16 text (by its byte-order mark), and reduces binary data
+/// (a NUL byte near the start) to its runs of printable ASCII, one per line,
+/// as strings(1) does: any text inside is kept, and the noise that would make
+/// every pattern crawl is not. Returns the note for the ticket.
+fn decode_binary(text: &mut Vec<u8>) -> Option<String> {
+    let utf16 = match text.get(..2) {
+        Some([0xFF, 0xFE]) => Some(u16::from_le_bytes as fn([u8; 2]) -> u16),
+        Some([0xFE, 0xFF]) => Some(u16::from_be_bytes as fn([u8; 2]) -> u16),
+        _ => None,
+    };
+    if let Some(unit) = utf16 {
+        let units = text[2..].chunks_exact(2).map(|p| unit([p[0], p[1]]));
+        let decoded: String = char::decode_utf16(units)
+            .map(|c| c.unwrap_or('\u{FFFD}'))
+            .collect();
+        *text = decoded.into_bytes();
+        cut_long_lines(text);
+        return Some("input was UTF-16; decoded".to_string());
+    }
+    if !looks_binary(&text[..text.len().min(BINARY_SNIFF_BYTES)]) {
+        return None;
+    }
+    const MIN_RUN: usize = 8;
+    let mut out = Vec::new();
+    let printable = |b: &u8| (0x20..0x7f).contains(b) || *b == b'\t';
+    for run in text
+        .split(|b| !printable(b))
+        .filter(|run| run.len() >= MIN_RUN)
+    {
+        out.extend_from_slice(run);
+        out.push(b'\n');
+    }
+    *text = out;
+    Some(format!(
+        "binary input; only its runs of {MIN_RUN} or more printable characters were read"
+    ))
+}
+
+/// A NUL byte and more than one byte in twenty a control character: a stray
+/// NUL in a mail does not make it binary, but random or packed data is.
+fn looks_binary(sample: &[u8]) -> bool {
+    let control = |b: &&u8| matches!(**b, 0..=8 | 0x0e..=0x1a | 0x1c..=0x1f | 0x7f);
+    sample.contains(&0) && sample.iter().filter(control).count() * 20 > sample.len()
+}
+
+/// Cuts over-long lines of an already decoded transcript in place; returns the note.
+fn cut_long_lines(text: &mut Vec<u8>) -> Option<String> {
+    let longest = text
+        .split(|&b| b == b'\n' || b == b'\r')
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    if longest <= MAX_LINE_BYTES {
+        return None;
+    }
+    let mut cut = LineCutter::default();
+    let mut out = Vec::with_capacity(text.len().min(MAX_LINE_BYTES * 4));
+    cut.push(text, &mut out);
+    *text = out;
+    cut.note()
+}
+
 /// Reads JSON Lines records one at a time, calling `each` for every ticket.
 pub fn for_each_record(
     source: &str,
     reader: impl BufRead,
     mut each: impl FnMut(Result<Ticket, TicketError>),
 ) {
-    for (index, line) in reader.split(b'\n').enumerate() {
-        let fallback = format!("{source}:{}", index + 1);
-        match line {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                if text.trim().is_empty() {
-                    continue;
+    Records::new(source.to_string(), reader).for_each(&mut each);
+}
+
+/// JSON Lines ticket records read lazily from one source; a line longer than
+/// [`MAX_RECORD_BYTES`] or not a record becomes an error for that line only.
+pub struct Records<R> {
+    source: String,
+    reader: R,
+    line: Vec<u8>,
+    index: usize,
+    done: bool,
+}
+
+impl<R: BufRead> Records<R> {
+    pub fn new(source: String, reader: R) -> Records<R> {
+        Records {
+            source,
+            reader,
+            line: Vec::new(),
+            index: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Records<R> {
+    type Item = Result<Ticket, TicketError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.index += 1;
+            let fallback = || format!("{}:{}", self.source, self.index);
+            self.line.clear();
+            match read_line_bounded(&mut self.reader, &mut self.line, MAX_RECORD_BYTES) {
+                Ok(None) => self.done = true,
+                Ok(Some(false)) => {
+                    let message =
+                        format!("record longer than {} MiB; skipped", MAX_RECORD_BYTES >> 20);
+                    return Some(Err(TicketError {
+                        id: fallback(),
+                        message,
+                    }));
                 }
-                each(parse_record(&text, &fallback));
+                Ok(Some(true)) => {
+                    let text = String::from_utf8_lossy(&self.line);
+                    if !text.trim().is_empty() {
+                        return Some(parse_record(&text, &fallback()));
+                    }
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(TicketError {
+                        id: fallback(),
+                        message: describe_io(&e),
+                    }));
+                }
             }
-            Err(e) => {
-                each(Err(TicketError {
-                    id: fallback,
-                    message: describe_io(&e),
-                }));
-                return;
+        }
+        None
+    }
+}
+
+/// Reads one line into `buf` (without its `\n`), storing at most `cap`
+/// bytes. None at end of input; Some(false) when the line was longer than
+/// `cap` (the rest of it is skipped).
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<bool>> {
+    let mut seen_any = false;
+    let mut fits = true;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(seen_any.then_some(fits));
+        }
+        seen_any = true;
+        let (part, used, found) = match memchr_newline(available) {
+            Some(i) => (&available[..i], i + 1, true),
+            None => (available, available.len(), false),
+        };
+        if fits && buf.len() + part.len() <= cap {
+            buf.extend_from_slice(part);
+        } else {
+            fits = false;
+            buf.clear();
+        }
+        reader.consume(used);
+        if found {
+            return Ok(Some(fits));
+        }
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// Every ticket named by `paths`, read lazily in input order: transcript
+/// files are one ticket each, `.jsonl` files (or every input, with `jsonl`)
+/// one ticket per record; `-` is stdin.
+pub fn stream(paths: &[String], jsonl: bool) -> Tickets {
+    Tickets {
+        inputs: expand(paths),
+        jsonl,
+        records: None,
+    }
+}
+
+/// The lazy ticket stream of [`stream`].
+pub struct Tickets {
+    inputs: Walker,
+    jsonl: bool,
+    records: Option<Records<Box<dyn BufRead + Send>>>,
+}
+
+impl Iterator for Tickets {
+    type Item = Result<Ticket, TicketError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(records) = self.records.as_mut() {
+                match records.next() {
+                    Some(t) => return Some(t),
+                    None => self.records = None,
+                }
+            }
+            match self.inputs.next()? {
+                Err(err) => return Some(Err(err)),
+                Ok(Input::Stdin) if self.jsonl => {
+                    let reader: Box<dyn BufRead + Send> =
+                        Box::new(BufReader::with_capacity(256 * 1024, std::io::stdin()));
+                    self.records = Some(Records::new("-".into(), reader));
+                }
+                Ok(Input::Stdin) => return Some(read_transcript("-".into(), std::io::stdin())),
+                Ok(Input::Path(path)) => {
+                    let id = path.display().to_string();
+                    match std::fs::File::open(&path) {
+                        Err(e) => {
+                            return Some(Err(TicketError {
+                                id,
+                                message: describe_io(&e),
+                            }))
+                        }
+                        Ok(file) if self.jsonl || is_jsonl(&path) => {
+                            let reader: Box<dyn BufRead + Send> =
+                                Box::new(BufReader::with_capacity(256 * 1024, file));
+                            self.records = Some(Records::new(id, reader));
+                        }
+                        Ok(file) => return Some(read_transcript(id, file)),
+                    }
+                }
             }
         }
     }
@@ -204,6 +612,167 @@ pub fn for_each_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ids(dir: &Path) -> Vec<String> {
+        expand(&[dir.display().to_string()])
+            .map(|i| match i {
+                Ok(Input::Path(p)) => p.strip_prefix(dir).unwrap().display().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn folders_are_walked_sorted_skipping_hidden_and_foreign_endings() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "b.txt",
+            "a.eml",
+            "c.png",
+            ".hidden.txt",
+            "sub/z",
+            "sub/.x/y.txt",
+            "noext",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        assert_eq!(ids(dir.path()), vec!["a.eml", "b.txt", "noext", "sub/z"]);
+    }
+
+    #[test]
+    fn a_folder_larger_than_the_sort_limit_still_yields_every_entry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..50 {
+            std::fs::write(dir.path().join(format!("t{i:02}.txt")), "x").unwrap();
+        }
+        std::fs::write(dir.path().join(".hidden"), "x").unwrap();
+        let mut listing = Listing::open_sorting(dir.path().to_path_buf(), 8).unwrap();
+        assert!(
+            listing.rest.is_some(),
+            "past the limit the rest streams from the file system"
+        );
+        let mut seen = Vec::new();
+        while let Some((path, is_dir)) = listing.next_entry() {
+            assert!(!is_dir);
+            seen.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        seen.sort();
+        let expected: Vec<String> = (0..50).map(|i| format!("t{i:02}.txt")).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error_for_that_path_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.txt"), "x").unwrap();
+        let paths = [
+            "/no/such/place".to_string(),
+            dir.path().display().to_string(),
+        ];
+        let got: Vec<_> = expand(&paths).collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0].as_ref().unwrap_err().message,
+            "no such file or folder"
+        );
+        assert!(got[1].is_ok());
+    }
+
+    #[test]
+    fn an_over_long_line_is_cut_at_a_character_boundary_with_a_note() {
+        let mut text = "220 ready\n".to_string();
+        text.push_str(&"é".repeat(MAX_LINE_BYTES));
+        text.push_str("\n250 ok\n");
+        let t = read_transcript("t".into(), text.as_bytes()).unwrap();
+        let kept = std::str::from_utf8(&t.text).expect("cut on a character boundary");
+        let lines: Vec<&str> = kept.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[1].len() <= MAX_LINE_BYTES && lines[1].len() > MAX_LINE_BYTES - 4);
+        assert_eq!(lines[2], "250 ok");
+        assert_eq!(
+            t.notes,
+            vec!["1 line longer than 64 KiB cut there".to_string()]
+        );
+        let short = read_transcript("t".into(), &b"220 a\r\n250 b\r"[..]).unwrap();
+        assert_eq!(short.text, b"220 a\r\n250 b\r");
+        assert!(short.notes.is_empty());
+    }
+
+    #[test]
+    fn binary_input_keeps_only_its_printable_runs() {
+        let mut blob = vec![0u8, 1, 2, 0xff];
+        blob.extend_from_slice(b"550 5.1.1 no such user\x00\x01ab\x02");
+        blob.extend((0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x8f));
+        let t = read_transcript("t".into(), &blob[..]).unwrap();
+        let text = String::from_utf8(t.text).unwrap();
+        assert_eq!(text.lines().next(), Some("550 5.1.1 no such user"));
+        assert!(text
+            .lines()
+            .all(|l| l.len() >= 8 && l.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t')));
+        assert_eq!(t.notes.len(), 1, "{:?}", t.notes);
+        let plain = read_transcript("t".into(), &b"caf\xe9 550 x\n"[..]).unwrap();
+        assert!(
+            plain.notes.is_empty(),
+            "text that is merely not UTF-8 is left to lossy decoding"
+        );
+        let stray = read_transcript(
+            "t".into(),
+            &b"550 5.1.1 no such user\n\x00 and more text\n"[..],
+        )
+        .unwrap();
+        assert!(
+            stray.notes.is_empty(),
+            "one stray NUL does not make a mail binary"
+        );
+    }
+
+    #[test]
+    fn utf16_input_is_decoded() {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(
+            "535 5.7.8 bad\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
+        let t = read_transcript("t".into(), &bytes[..]).unwrap();
+        assert_eq!(t.text, b"535 5.7.8 bad\r\n");
+        assert_eq!(t.notes, vec!["input was UTF-16; decoded".to_string()]);
+    }
+
+    #[test]
+    fn record_transcripts_get_the_same_line_cap() {
+        let line = serde_json::json!({"id": "big", "transcript": "x".repeat(MAX_LINE_BYTES * 3)})
+            .to_string();
+        let t = parse_record(&line, "x:1").unwrap();
+        assert_eq!(t.text.len(), MAX_LINE_BYTES);
+        assert_eq!(t.notes.len(), 1);
+    }
+
+    #[test]
+    fn records_stream_and_bad_or_over_long_lines_are_error_records() {
+        let mut input = Vec::new();
+        input.extend_from_slice(b"{\"id\": 1, \"transcript\": \"a\"}\n\n");
+        input.extend_from_slice(&[b'x'; 100]);
+        input.extend_from_slice(b"\n{\"id\": 2, \"transcript\": \"b\"}");
+        let mut reader = std::io::BufReader::with_capacity(16, &input[..]);
+        let mut line = Vec::new();
+        let mut got = Vec::new();
+        while let Some(fits) = read_line_bounded(&mut reader, &mut line, 40).unwrap() {
+            got.push((fits, String::from_utf8(std::mem::take(&mut line)).unwrap()));
+        }
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[2], (false, String::new()));
+        assert_eq!(
+            got[3],
+            (true, "{\"id\": 2, \"transcript\": \"b\"}".to_string())
+        );
+        let ids: Vec<String> = Records::new("s".into(), &input[..])
+            .map(|r| r.map(|t| t.id).unwrap_or_else(|e| e.id))
+            .collect();
+        assert_eq!(ids, vec!["1", "s:3", "2"]);
+    }
 
     #[test]
     fn records_parse_with_answers_and_numeric_ids() {
