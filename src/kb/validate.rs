@@ -4,13 +4,13 @@
 //! and unreachable parts of the tree.
 
 use super::error::{did_you_mean, Origin, Problem};
-use super::load::{locate_after, SourceFile};
+use super::load::{RefLocator, SourceFile};
 use super::model::*;
 use super::{CompiledMatcher, KnowledgeBase, ROOT};
 use std::collections::{HashMap, HashSet};
 
 pub(super) fn validate(kb: &KnowledgeBase, files: &[SourceFile]) -> Vec<Problem> {
-    let mut v = Validator { kb, files, problems: Vec::new() };
+    let mut v = Validator { kb, files, problems: Vec::new(), refs: RefLocator::default() };
     v.taxonomy();
     v.duplicates();
     v.questions();
@@ -25,6 +25,7 @@ struct Validator<'a> {
     kb: &'a KnowledgeBase,
     files: &'a [SourceFile],
     problems: Vec<Problem>,
+    refs: RefLocator,
 }
 
 impl Validator<'_> {
@@ -36,18 +37,21 @@ impl Validator<'_> {
         let t = &self.kb.taxonomy;
         for cause in &t.causes {
             if !t.owners.contains(&cause.owner) {
-                let at = locate_after(self.files, &self.taxonomy_at(), &cause.owner);
+                let at = self.refs.find_ref(self.files, &self.taxonomy_at(), &cause.owner);
                 let p = Problem::new(at, format!("cause \"{}\" names owner \"{}\", which is not in owners", cause.id, cause.owner));
-                self.problems.push(with_suggestion(p, &cause.owner, t.owners.iter().map(String::as_str)));
+                let p = with_suggestion(p, &cause.owner, t.owners.iter().map(String::as_str));
+                self.problems.push(or_hint(p, format!("the owners are: {}", t.owners.join(", "))));
             }
             if !t.reasons.contains(&cause.reason) {
-                let at = locate_after(self.files, &self.taxonomy_at(), &cause.reason);
-                self.problems.push(Problem::new(at, format!("cause \"{}\" names reason \"{}\", which is not in reasons", cause.id, cause.reason)));
+                let at = self.refs.find_ref(self.files, &self.taxonomy_at(), &cause.reason);
+                let p = Problem::new(at, format!("cause \"{}\" names reason \"{}\", which is not in reasons", cause.id, cause.reason));
+                let p = with_suggestion(p, &cause.reason, t.reasons.iter().map(String::as_str));
+                self.problems.push(or_hint(p, "add it to `reasons` (Sisimai's reason names) or use one listed there"));
             }
         }
         for fact in &t.agent_facts {
             if self.kb.question_for(fact).is_none() {
-                let at = locate_after(self.files, &self.taxonomy_at(), fact);
+                let at = self.refs.find_ref(self.files, &self.taxonomy_at(), fact);
                 self.problems.push(
                     Problem::new(at, format!("agent fact \"{fact}\" has no question"))
                         .hint("add an entry to questions.ron with `fact: \"...\"` so the agent can be asked"),
@@ -103,7 +107,7 @@ impl Validator<'_> {
         if self.kb.is_fact(fact) {
             return;
         }
-        let at = locate_after(self.files, from, fact);
+        let at = self.refs.find_ref(self.files, from, fact);
         let known = self
             .kb
             .facts
@@ -144,7 +148,7 @@ impl Validator<'_> {
         if self.kb.target(target).is_some() {
             return;
         }
-        let at = locate_after(self.files, from, target);
+        let at = self.refs.find_ref(self.files, from, target);
         let names = self.kb.nodes.iter().map(|n| n.id()).chain(self.kb.diagnoses.iter().map(|d| d.id.as_str()));
         let p = Problem::new(at, format!("node \"{node}\" leads to \"{target}\", which is neither a node nor a diagnosis"));
         let p = with_suggestion(p, target, names);
@@ -174,7 +178,7 @@ impl Validator<'_> {
                     self.unknown_fact(&n.at, fact, &format!("node \"{}\"", n.id()));
                     if kb.is_fact(fact) && kb.question_for(fact).is_none() {
                         self.problems.push(
-                            Problem::new(locate_after(self.files, &n.at, fact), format!("node \"{}\" asks about fact \"{fact}\", but no question settles it", n.id()))
+                            Problem::new(self.refs.find_ref(self.files, &n.at, fact), format!("node \"{}\" asks about fact \"{fact}\", but no question settles it", n.id()))
                                 .hint("add a question for it to questions.ron, or test it in a Switch"),
                         );
                     }
@@ -238,7 +242,10 @@ impl Validator<'_> {
                 self.unknown_fact(&d.at, f, &format!("diagnosis \"{}\"", d.id));
             }
             if !(0.0..=1.0).contains(&d.confidence) {
-                self.problems.push(Problem::new(d.at.clone(), format!("diagnosis \"{}\" has confidence {}, outside 0..1", d.id, d.confidence)));
+                self.problems.push(
+                    Problem::new(d.at.clone(), format!("diagnosis \"{}\" has confidence {}, outside 0..1", d.id, d.confidence))
+                        .hint("write a number from 0.0 (a guess) to 1.0 (certain); leave it out for the default 0.9"),
+                );
             }
         }
     }
@@ -247,10 +254,12 @@ impl Validator<'_> {
         if known.clone().any(|k| k == value) {
             return;
         }
-        let at = locate_after(self.files, from, value);
+        let at = self.refs.find_ref(self.files, from, value);
         let p = Problem::new(at, format!("diagnosis \"{owner}\" names {what} \"{value}\", which is not defined"));
-        let p = with_suggestion(p, value, known);
-        let p = if p.hint.is_none() { p.hint(format!("use a {what} defined in the knowledge base (see RULES.md)")) } else { p };
+        let p = with_suggestion(p, value, known.clone());
+        let mut names: Vec<&str> = known.collect();
+        names.sort_unstable();
+        let p = or_hint(p, format!("the {what}s defined are: {}", names.join(", ")));
         self.problems.push(p);
     }
 
@@ -312,6 +321,14 @@ impl<'k> CycleWalk<'k> {
 fn unreachable(at: &Origin, what: &str, id: &str) -> Problem {
     Problem::new(at.clone(), format!("{what} \"{id}\" cannot be reached from \"{ROOT}\""))
         .hint("lead to it from a node of the tree, or remove it")
+}
+
+fn or_hint(p: Problem, hint: impl Into<String>) -> Problem {
+    if p.hint.is_some() {
+        p
+    } else {
+        p.hint(hint)
+    }
 }
 
 fn with_suggestion<'x>(p: Problem, wrong: &str, known: impl IntoIterator<Item = &'x str>) -> Problem {
