@@ -56,7 +56,12 @@ record {\"id\": ..., \"transcript\": ..., \"answers\": {\"receive_works\": \"yes
 Folders are walked recursively; files ending .txt .eml .log .msg .mbox .text .jsonl
 or with no ending are read. Each result names cause, owner, reason (Sisimai's
 vocabulary), confidence, pending facts (answer them to confirm or change the
-result) and the evidence lines behind it.";
+result) and the evidence lines behind it.
+
+Limits: a transcript is read up to 64 MiB; longer input is cut there and the
+result notes it. Any line ends (LF, CRLF, CR), terminal escapes and invalid
+UTF-8 (decoded lossily, noted) are accepted. A missing or unreadable path is
+reported as its own result and the other paths are still classified.";
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
@@ -72,6 +77,10 @@ pub struct ClassifyArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Write the results to FILE instead of stdout. The file is written
+    /// whole or not at all (a temporary file renamed at the end).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,9 +165,10 @@ pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answe
 
 fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let global = parse_answers(kb, &args.answers)?;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
+    let output = Output::open(args.output.as_deref())?;
+    let format = args.format.unwrap_or(if output.is_terminal() { Format::Table } else { Format::Jsonl });
     let paths = if args.paths.is_empty() { vec!["-".to_string()] } else { args.paths.clone() };
-    let mut writer = Writer::new(std::io::stdout().lock(), format);
+    let mut writer = Writer::new(output, format);
     let mut all_classified = true;
     let mut emit = |result: classify::TicketResult, writer: &mut Writer<_>| -> anyhow::Result<()> {
         all_classified &= result.is_classified();
@@ -178,7 +188,7 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
             emit(result, &mut writer)?;
         }
     }
-    let _stdout = writer.finish()?;
+    writer.finish()?.commit()?;
     Ok(if all_classified { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -197,4 +207,86 @@ fn read_tickets(input: &Input, jsonl: bool) -> Vec<Result<Ticket, ticket::Ticket
         }
     }
     out
+}
+
+/// Where results go: stdout, or a file that appears whole or not at all.
+enum Output {
+    Stdout(std::io::StdoutLock<'static>),
+    /// A temporary file beside the target, renamed over it by [`Output::commit`];
+    /// dropped without a commit, it is deleted.
+    File { temp: std::io::BufWriter<tempfile::NamedTempFile>, path: PathBuf },
+}
+
+impl Output {
+    /// Opens the output; a file that cannot be written fails here, before any work.
+    fn open(path: Option<&std::path::Path>) -> anyhow::Result<Output> {
+        let Some(path) = path else {
+            return Ok(Output::Stdout(std::io::stdout().lock()));
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        if path.is_dir() {
+            anyhow::bail!("cannot write {}: it is a folder", path.display());
+        }
+        let temp = tempfile::Builder::new()
+            .prefix(".mailtriage-")
+            .tempfile_in(dir)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e)))?;
+        Ok(Output::File { temp: std::io::BufWriter::new(temp), path: path.to_path_buf() })
+    }
+
+    fn is_terminal(&self) -> bool {
+        matches!(self, Output::Stdout(out) if out.is_terminal())
+    }
+
+    /// Moves a finished file into place.
+    fn commit(self) -> anyhow::Result<()> {
+        if let Output::File { temp, path } = self {
+            let temp = temp.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+            temp.persist(&path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e.error)))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Stdout(out) => out.write(buf),
+            Output::File { temp, .. } => temp.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.flush(),
+            Output::File { temp, .. } => temp.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn an_output_file_dropped_before_commit_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        std::fs::write(&path, "old\n").unwrap();
+        let mut out = Output::open(Some(&path)).unwrap();
+        out.write_all(b"half a result").unwrap();
+        drop(out);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let mut out = Output::open(Some(&path)).unwrap();
+        out.write_all(b"new\n").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }
