@@ -39,11 +39,48 @@ impl Rng {
 
 /// Byte strings that steer the parsers into their corners.
 const TOKENS: &[&[u8]] = &[
-    b"\r", b"\r\n", b"\n", b"\t", b"\0", b"\xff", b"\xc3", b"\x1b[", b"\x1b]0;", b"\x07", b"\x1b\\",
-    b"\n334 ", b"AUTH PLAIN ", b"AUTH LOGIN\n", b"235 ", b"535 5.7.8 ", b"250-", b"550-5.1.1 ", b"5.7.",
-    b"Status: ", b"Final-Recipient: rfc822; ", b"Diagnostic-Code: smtp; ", b"Trying ", b"Connected to ",
-    b"Connection timed out", b"NXDOMAIN", b"in-addr.arpa name = ", b"(", b")", b"[", b"]", b"\"", b"\\",
-    b"Reply(", b"Line(\"", b"Any([", b"Fact(\"", b"id: \"", b"then: \"", b"(?=", b"\\1", b"{9999}",
+    b"\r",
+    b"\r\n",
+    b"\n",
+    b"\t",
+    b"\0",
+    b"\xff",
+    b"\xc3",
+    b"\x1b[",
+    b"\x1b]0;",
+    b"\x07",
+    b"\x1b\\",
+    b"\n334 ",
+    b"AUTH PLAIN ",
+    b"AUTH LOGIN\n",
+    b"235 ",
+    b"535 5.7.8 ",
+    b"250-",
+    b"550-5.1.1 ",
+    b"5.7.",
+    b"Status: ",
+    b"Final-Recipient: rfc822; ",
+    b"Diagnostic-Code: smtp; ",
+    b"Trying ",
+    b"Connected to ",
+    b"Connection timed out",
+    b"NXDOMAIN",
+    b"in-addr.arpa name = ",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b"\"",
+    b"\\",
+    b"Reply(",
+    b"Line(\"",
+    b"Any([",
+    b"Fact(\"",
+    b"id: \"",
+    b"then: \"",
+    b"(?=",
+    b"\\1",
+    b"{9999}",
 ];
 
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
@@ -84,7 +121,7 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
                 // a long run, for the linear-time paths
                 let b = input[rng.below(len)];
                 let at = rng.below(len + 1);
-                input.splice(at..at, std::iter::repeat_n(b, 1 + rng.below(20_000)));
+                input.splice(at..at, std::iter::repeat(b).take(1 + rng.below(20_000)));
             }
             6 if len > 0 => {
                 let i = rng.below(len);
@@ -97,7 +134,9 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
 }
 
 fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -114,19 +153,28 @@ fn read_corpus(dirs: &[PathBuf]) -> Vec<Vec<u8>> {
         files_below(dir, &mut paths);
     }
     paths.sort();
-    paths.iter().filter_map(|p| std::fs::read(p).ok()).filter(|b| b.len() < 1 << 20).collect()
+    paths
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter(|b| b.len() < 1 << 20)
+        .collect()
 }
+
+type Run = Box<dyn Fn(&[u8])>;
 
 struct Target {
     name: &'static str,
-    run: Box<dyn Fn(&[u8])>,
+    run: Run,
     seeds: Vec<Vec<u8>>,
 }
 
 fn targets(corpus_dirs: &[PathBuf]) -> Vec<Target> {
     let kb = std::sync::Arc::new(KnowledgeBase::embedded().expect("the embedded rules load"));
     let transcripts = read_corpus(corpus_dirs);
-    let rules: Vec<Vec<u8>> = embedded_sources().into_iter().map(|f| f.text.into_bytes()).collect();
+    let rules: Vec<Vec<u8>> = embedded_sources()
+        .into_iter()
+        .map(|f| f.text.into_bytes())
+        .collect();
     let kb2 = kb.clone();
     vec![
         Target { name: "evidence", run: Box::new(|b| drop(Evidence::from_bytes(b))), seeds: transcripts.clone() },
@@ -173,7 +221,12 @@ struct Options {
 
 fn options() -> Options {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut o = Options { target: "all".into(), seconds: 60, seed: 1, corpus: vec![root.join("transcripts")] };
+    let mut o = Options {
+        target: "all".into(),
+        seconds: 60,
+        seed: 1,
+        corpus: vec![root.join("transcripts")],
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -193,15 +246,20 @@ fn main() {
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-findings");
     let last_panic = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let hook_panic = last_panic.clone();
-    std::panic::set_hook(Box::new(move |info| *hook_panic.lock().unwrap() = info.to_string()));
-    let chosen: Vec<Target> = targets(&o.corpus).into_iter().filter(|t| o.target == "all" || o.target == t.name).collect();
+    std::panic::set_hook(Box::new(move |info| {
+        *hook_panic.lock().unwrap() = info.to_string()
+    }));
+    let chosen: Vec<Target> = targets(&o.corpus)
+        .into_iter()
+        .filter(|t| o.target == "all" || o.target == t.name)
+        .collect();
     assert!(!chosen.is_empty(), "no target named {}", o.target);
     let mut failed = false;
     for target in chosen {
         let mut rng = Rng(o.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let until = Instant::now() + Duration::from_secs(o.seconds);
         let (mut runs, mut panics) = (0u64, 0u64);
-        let mut slowest = (Duration::ZERO, 0usize);
+        let mut slowest = (Duration::ZERO, Vec::new());
         while Instant::now() < until {
             let mut input = target.seeds[rng.below(target.seeds.len())].clone();
             mutate(&mut rng, &mut input, &target.seeds);
@@ -209,7 +267,7 @@ fn main() {
             let outcome = catch_unwind(AssertUnwindSafe(|| (target.run)(&input)));
             let took = started.elapsed();
             if took > slowest.0 {
-                slowest = (took, input.len());
+                slowest = (took, input.clone());
             }
             runs += 1;
             if outcome.is_err() {
@@ -217,13 +275,26 @@ fn main() {
                 std::fs::create_dir_all(&out_dir).unwrap();
                 let path = out_dir.join(format!("{}-{runs}.bin", target.name));
                 std::fs::write(&path, &input).unwrap();
-                eprintln!("{}: panic on {} ({} bytes): {}", target.name, path.display(), input.len(), last_panic.lock().unwrap());
+                eprintln!(
+                    "{}: panic on {} ({} bytes): {}",
+                    target.name,
+                    path.display(),
+                    input.len(),
+                    last_panic.lock().unwrap()
+                );
             }
         }
         failed |= panics > 0;
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let slow_path = out_dir.join(format!("{}-slowest.bin", target.name));
+        std::fs::write(&slow_path, &slowest.1).unwrap();
         println!(
-            "{:<9} {runs:>8} inputs in {}s, {panics} panics, slowest {:?} on {} bytes",
-            target.name, o.seconds, slowest.0, slowest.1
+            "{:<9} {runs:>8} inputs in {}s, {panics} panics, slowest {:?} on {} bytes ({})",
+            target.name,
+            o.seconds,
+            slowest.0,
+            slowest.1.len(),
+            slow_path.display()
         );
     }
     std::process::exit(i32::from(failed));

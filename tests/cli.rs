@@ -31,8 +31,14 @@ fn an_unknown_answer_fact_lists_the_valid_ones() {
     let err = stderr(&o);
     assert!(err.contains("unknown fact \"recieve_works\""), "{err}");
     assert!(err.contains("did you mean \"receive_works\"?"), "{err}");
-    assert!(err.contains("receive_works") && err.contains("other_network_works"), "the valid facts are not listed: {err}");
-    assert!(o.stdout.is_empty(), "results were printed despite the usage error");
+    assert!(
+        err.contains("receive_works") && err.contains("other_network_works"),
+        "the valid facts are not listed: {err}"
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "results were printed despite the usage error"
+    );
 }
 
 #[test]
@@ -47,9 +53,19 @@ fn an_unknown_answer_value_lists_the_valid_ones() {
 
 #[test]
 fn missing_and_unreadable_paths_are_reported_each_and_the_rest_processed() {
-    let o = mailtriage(&["classify", "--format", "jsonl", "no-such-file.txt", TRANSCRIPT, "README.md/not-a-folder.txt"]);
+    let o = mailtriage(&[
+        "classify",
+        "--format",
+        "jsonl",
+        "no-such-file.txt",
+        TRANSCRIPT,
+        "README.md/not-a-folder.txt",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let records: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 3, "{}", stdout(&o));
     assert_eq!(records[0]["ticket"], "no-such-file.txt");
     assert_eq!(records[0]["error"], "no such file or folder");
@@ -77,9 +93,18 @@ fn output_goes_to_the_file_whole_and_nothing_else_is_left() {
 fn an_unwritable_output_fails_before_any_work_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-folder/results.jsonl");
-    let o = mailtriage(&["classify", "--output", missing.to_str().unwrap(), TRANSCRIPT]);
+    let o = mailtriage(&[
+        "classify",
+        "--output",
+        missing.to_str().unwrap(),
+        TRANSCRIPT,
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot write") && stderr(&o).contains("no-such-folder"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write") && stderr(&o).contains("no-such-folder"),
+        "{}",
+        stderr(&o)
+    );
     assert!(entries(dir.path()).is_empty());
 
     // a folder where the file should go: refused, and the folder untouched
@@ -98,7 +123,14 @@ fn a_run_that_fails_leaves_the_old_output_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("results.jsonl");
     std::fs::write(&out, "old results\n").unwrap();
-    let o = mailtriage(&["--rules", "no-such-rules", "classify", "--output", out.to_str().unwrap(), TRANSCRIPT]);
+    let o = mailtriage(&[
+        "--rules",
+        "no-such-rules",
+        "classify",
+        "--output",
+        out.to_str().unwrap(),
+        TRANSCRIPT,
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "old results\n");
     assert_eq!(entries(dir.path()), vec!["results.jsonl"]);
@@ -120,7 +152,12 @@ fn a_broken_rules_folder_reports_every_problem_and_exits_2() {
     let err = stderr(&o);
     assert!(err.contains("5 problems in the knowledge base"), "{err}");
     assert!(err.contains("signatures/main.ron:11:20: error:"), "{err}");
-    let o = mailtriage(&["--rules", rules.path().to_str().unwrap(), "classify", TRANSCRIPT]);
+    let o = mailtriage(&[
+        "--rules",
+        rules.path().to_str().unwrap(),
+        "classify",
+        TRANSCRIPT,
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
 }
@@ -129,15 +166,41 @@ fn a_broken_rules_folder_reports_every_problem_and_exits_2() {
 fn help_documents_exit_codes_and_limits() {
     let o = mailtriage(&["--help"]);
     let help = stdout(&o);
-    assert!(help.contains("Exit codes:") && help.contains("2  usage error"), "{help}");
+    assert!(
+        help.contains("Exit codes:") && help.contains("2  usage error"),
+        "{help}"
+    );
     let o = mailtriage(&["classify", "--help"]);
     let help = stdout(&o);
-    assert!(help.contains("64 MiB"), "the input limit is not documented: {help}");
+    assert!(
+        help.contains("64 MiB"),
+        "the input limit is not documented: {help}"
+    );
     assert!(help.contains("--output"), "{help}");
 }
 
+/// A 1 GiB file (sparse, so it costs no disk) is read up to the limit, not
+/// whole, and the result says where it was cut.
+#[test]
+fn a_gigabyte_file_is_cut_at_the_limit_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.log");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let o = mailtriage(&["classify", "--format", "jsonl", path.to_str().unwrap()]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("64 MiB"), "the limit is not named: {out}");
+}
+
 fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }

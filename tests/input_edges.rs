@@ -27,13 +27,27 @@ fn labelled() -> Vec<(String, Vec<u8>, BTreeMap<String, Answer>)> {
                 .filter_map(|pair| pair.split_once('='))
                 .map(|(f, v)| (f.trim().to_string(), Answer::parse(v).unwrap()))
                 .collect();
-            (cols[0].to_string(), std::fs::read(dir.join(cols[0])).unwrap(), answers)
+            (
+                cols[0].to_string(),
+                std::fs::read(dir.join(cols[0])).unwrap(),
+                answers,
+            )
         })
         .collect()
 }
 
-fn run(kb: &KnowledgeBase, id: &str, text: Vec<u8>, answers: &BTreeMap<String, Answer>) -> TicketResult {
-    let ticket = Ticket { id: id.to_string(), text, answers: answers.clone(), notes: vec![] };
+fn run(
+    kb: &KnowledgeBase,
+    id: &str,
+    text: Vec<u8>,
+    answers: &BTreeMap<String, Answer>,
+) -> TicketResult {
+    let ticket = Ticket {
+        id: id.to_string(),
+        text,
+        answers: answers.clone(),
+        notes: vec![],
+    };
     classify(kb, &ticket, &BTreeMap::new())
 }
 
@@ -43,11 +57,21 @@ fn verdict(r: &TicketResult) -> String {
         .evidence
         .iter()
         .map(|f| {
-            let at: Vec<String> = f.refs.iter().map(|r| format!("{}-{}", r.line, r.end_line)).collect();
+            let at: Vec<String> = f
+                .refs
+                .iter()
+                .map(|r| format!("{}-{}", r.line, r.end_line))
+                .collect();
             format!("{}={}@{}", f.fact, f.value.as_str(), at.join(","))
         })
         .collect();
-    format!("{} {} {} {}", r.cause, r.owner, r.diagnosis, lines.join(" "))
+    format!(
+        "{} {} {} {}",
+        r.cause,
+        r.owner,
+        r.diagnosis,
+        lines.join(" ")
+    )
 }
 
 fn rewritten_the_same(name: &str, rewrite: impl Fn(&[u8]) -> Vec<u8>) {
@@ -59,10 +83,20 @@ fn rewritten_the_same(name: &str, rewrite: impl Fn(&[u8]) -> Vec<u8>) {
         let plain = run(&kb, file, bytes.clone(), answers);
         let changed = run(&kb, file, rewrite(bytes), answers);
         if verdict(&plain) != verdict(&changed) {
-            differ.push(format!("{file}:\n  plain: {}\n  {name}: {}", verdict(&plain), verdict(&changed)));
+            differ.push(format!(
+                "{file}:\n  plain: {}\n  {name}: {}",
+                verdict(&plain),
+                verdict(&changed)
+            ));
         }
     }
-    assert!(differ.is_empty(), "{} of {} transcripts classify differently with {name}:\n{}", differ.len(), all.len(), differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "{} of {} transcripts classify differently with {name}:\n{}",
+        differ.len(),
+        all.len(),
+        differ.join("\n")
+    );
 }
 
 /// Normalises to LF first, then applies `end` to every line end. A bare CR
@@ -73,7 +107,11 @@ fn with_line_ends(bytes: &[u8], end: impl Fn(usize) -> &'static [u8]) -> Vec<u8>
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             let end = end(i);
-            out.extend_from_slice(if end == b"\r" && line.is_empty() { b"\r\n" } else { end });
+            out.extend_from_slice(if end == b"\r" && line.is_empty() {
+                b"\r\n"
+            } else {
+                end
+            });
         }
         out.extend_from_slice(line.as_bytes());
     }
@@ -92,14 +130,19 @@ fn cr_only_line_ends_change_nothing() {
 
 #[test]
 fn mixed_line_ends_change_nothing() {
-    rewritten_the_same("mixed line ends", |b| with_line_ends(b, |i| [&b"\n"[..], b"\r\n", b"\r"][i % 3]));
+    rewritten_the_same("mixed line ends", |b| {
+        with_line_ends(b, |i| [&b"\n"[..], b"\r\n", b"\r"][i % 3])
+    });
 }
 
 #[test]
 fn terminal_colours_change_nothing() {
     rewritten_the_same("ANSI colours", |b| {
         let text = String::from_utf8_lossy(b);
-        text.lines().map(|l| format!("\x1b[1;32m{l}\x1b[0m\x1b]0;title\x07\n")).collect::<String>().into_bytes()
+        text.lines()
+            .map(|l| format!("\x1b[1;32m{l}\x1b[0m\x1b]0;title\x07\n"))
+            .collect::<String>()
+            .into_bytes()
     });
 }
 
@@ -107,7 +150,10 @@ fn terminal_colours_change_nothing() {
 fn trailing_blanks_change_nothing() {
     rewritten_the_same("trailing blanks", |b| {
         let text = String::from_utf8_lossy(b);
-        text.lines().map(|l| format!("{l} \t\r\n")).collect::<String>().into_bytes()
+        text.lines()
+            .map(|l| format!("{l} \t\r\n"))
+            .collect::<String>()
+            .into_bytes()
     });
 }
 
@@ -118,7 +164,11 @@ fn invalid_utf8_is_decoded_lossily_and_noted() {
     rewritten_the_same("invalid UTF-8", |b| [b, &latin1[..]].concat());
     let (file, bytes, answers) = &labelled()[0];
     let r = run(&kb, file, [bytes.as_slice(), &latin1[..]].concat(), answers);
-    assert!(r.notes.iter().any(|n| n.contains("UTF-8")), "no note about decoding: {:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains("UTF-8")),
+        "no note about decoding: {:?}",
+        r.notes
+    );
 }
 
 fn data(name: &str) -> Vec<u8> {
@@ -131,7 +181,11 @@ fn empty_input_is_unknown_and_says_so() {
     for name in ["empty.txt", "whitespace-only.txt"] {
         let r = run(&kb, name, data(name), &BTreeMap::new());
         assert_eq!(r.cause, "unknown", "{name}");
-        assert!(r.notes.iter().any(|n| n.contains("empty")), "{name}: {:?}", r.notes);
+        assert!(
+            r.notes.iter().any(|n| n.contains("empty")),
+            "{name}: {:?}",
+            r.notes
+        );
     }
 }
 
@@ -140,7 +194,11 @@ fn binary_input_is_unknown_and_says_so() {
     let kb = KnowledgeBase::embedded().unwrap();
     let r = run(&kb, "binary.bin", data("binary.bin"), &BTreeMap::new());
     assert_eq!(r.cause, "unknown");
-    assert!(r.notes.iter().any(|n| n.contains("binary")), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains("binary")),
+        "{:?}",
+        r.notes
+    );
 }
 
 /// A paste without a single line end (a log pasted with its newlines lost)
@@ -154,9 +212,17 @@ fn single_line_classifies(megabytes: usize) {
     }
     let started = std::time::Instant::now();
     let r = run(&kb, "huge", text.into_bytes(), &BTreeMap::new());
-    eprintln!("{megabytes} MB single line: {:?}, cause {}", started.elapsed(), r.cause);
+    eprintln!(
+        "{megabytes} MB single line: {:?}, cause {}",
+        started.elapsed(),
+        r.cause
+    );
     assert!(r.error.is_none());
-    assert!(r.evidence.iter().any(|f| f.fact == "auth_failed"), "the refusal in the line was not found: {:?}", r.evidence);
+    assert!(
+        r.evidence.iter().any(|f| f.fact == "auth_failed"),
+        "the refusal in the line was not found: {:?}",
+        r.evidence
+    );
 }
 
 #[test]

@@ -10,7 +10,10 @@ use mailtriage::kb::{KbError, KnowledgeBase, Problem};
 
 fn problems_of(case: &std::path::Path) -> Vec<Problem> {
     match KnowledgeBase::from_sources(&overlay_sources(case)) {
-        Ok(_) => panic!("{}: the broken rule set loaded without error", case.display()),
+        Ok(_) => panic!(
+            "{}: the broken rule set loaded without error",
+            case.display()
+        ),
         Err(KbError::Invalid(problems)) => problems,
         Err(other) => panic!("{}: {other}", case.display()),
     }
@@ -38,10 +41,18 @@ fn every_broken_rule_set_matches_its_snapshot() {
 fn every_problem_has_a_position_and_a_hint() {
     for case in broken_cases() {
         for p in problems_of(&case) {
-            assert!(p.at.line >= 1 && p.at.col >= 1, "{}: no position in {p}", case.display());
+            assert!(
+                p.at.line >= 1 && p.at.col >= 1,
+                "{}: no position in {p}",
+                case.display()
+            );
             assert!(!p.at.file.is_empty(), "{}: no file in {p}", case.display());
             assert!(p.hint.is_some(), "{}: no hint in\n{p}", case.display());
-            assert!(!p.message.contains('\n'), "{}: the explanation spans lines:\n{p}", case.display());
+            assert!(
+                !p.message.contains('\n'),
+                "{}: the explanation spans lines:\n{p}",
+                case.display()
+            );
         }
     }
 }

@@ -81,7 +81,18 @@ fn line() -> impl Strategy<Value = String> {
 }
 
 fn line_end() -> impl Strategy<Value = &'static str> {
-    proptest::sample::select(&["\n", "\n", "\n", "\r\n", "\r", "\u{1b}[0m\n", "\u{1b}]0;t\u{7}\n", "\t\n"][..])
+    proptest::sample::select(
+        &[
+            "\n",
+            "\n",
+            "\n",
+            "\r\n",
+            "\r",
+            "\u{1b}[0m\n",
+            "\u{1b}]0;t\u{7}\n",
+            "\t\n",
+        ][..],
+    )
 }
 
 /// A transcript-like text: pieces of real transcripts, junk, and line ends of every kind.
@@ -91,7 +102,11 @@ fn transcript() -> impl Strategy<Value = String> {
 }
 
 fn answers() -> impl Strategy<Value = Answers> {
-    let facts: Vec<String> = kb().askable_facts().into_iter().map(str::to_string).collect();
+    let facts: Vec<String> = kb()
+        .askable_facts()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let answer = proptest::sample::select(vec![Answer::Yes, Answer::No, Answer::Unknown]);
     proptest::collection::btree_map(proptest::sample::select(facts), answer, 0..4)
 }
@@ -99,12 +114,23 @@ fn answers() -> impl Strategy<Value = Answers> {
 fn check_evidence(e: &Evidence) {
     let n = e.lines.len();
     for item in &e.items {
-        assert!(1 <= item.line && item.line <= item.end_line && item.end_line <= n.max(1), "item outside the transcript: {item:?} ({n} lines)");
+        assert!(
+            1 <= item.line && item.line <= item.end_line && item.end_line <= n.max(1),
+            "item outside the transcript: {item:?} ({n} lines)"
+        );
         if let Some(a) = item.attempt {
-            assert!(a < e.attempts.len(), "item names attempt {a} of {}", e.attempts.len());
+            assert!(
+                a < e.attempts.len(),
+                "item names attempt {a} of {}",
+                e.attempts.len()
+            );
         }
         if let Some(r) = item.recipient {
-            assert!(r < e.recipients.len(), "item names recipient {r} of {}", e.recipients.len());
+            assert!(
+                r < e.recipients.len(),
+                "item names recipient {r} of {}",
+                e.recipients.len()
+            );
         }
     }
 }
@@ -203,7 +229,8 @@ proptest! {
 }
 
 fn check_loader(target: usize, new_text: impl Fn(&str) -> String) {
-    let mut files: Vec<SourceFile> = mailtriage::kb::dir_sources(&common::data_dir().join("minimal-rules")).unwrap();
+    let mut files: Vec<SourceFile> =
+        mailtriage::kb::dir_sources(&common::data_dir().join("minimal-rules")).unwrap();
     let i = target % files.len();
     files[i].text = new_text(&files[i].text);
     match KnowledgeBase::from_sources(&files) {
@@ -214,7 +241,11 @@ fn check_loader(target: usize, new_text: impl Fn(&str) -> String) {
                 let file = files.iter().find(|f| f.path == p.at.file);
                 if let Some(file) = file {
                     let lines = file.text.split('\n').count();
-                    assert!(p.at.line >= 1 && p.at.line <= lines + 1, "{p} is outside {} ({lines} lines)", file.path);
+                    assert!(
+                        p.at.line >= 1 && p.at.line <= lines + 1,
+                        "{p} is outside {} ({lines} lines)",
+                        file.path
+                    );
                 }
             }
         }

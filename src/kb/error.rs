@@ -29,7 +29,12 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(at: Origin, message: impl Into<String>) -> Problem {
-        Problem { at, message: message.into(), hint: None, note: None }
+        Problem {
+            at,
+            message: message.into(),
+            hint: None,
+            note: None,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Problem {
@@ -83,7 +88,10 @@ fn render(problems: &[Problem]) -> String {
 }
 
 /// The closest of `candidates` to `wrong`, when it is close enough to suggest.
-pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(wrong, c), c))
@@ -113,7 +121,10 @@ mod tests {
 
     #[test]
     fn suggestions_are_close_names_only() {
-        assert_eq!(did_you_mean("recieve_works", ["receive_works", "other"]).as_deref(), Some("did you mean \"receive_works\"?"));
+        assert_eq!(
+            did_you_mean("recieve_works", ["receive_works", "other"]).as_deref(),
+            Some("did you mean \"receive_works\"?")
+        );
         assert_eq!(did_you_mean("zzz", ["receive_works"]), None);
     }
 }

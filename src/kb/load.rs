@@ -50,23 +50,34 @@ pub fn dir_sources(dir: &Path) -> Result<Vec<SourceFile>, KbError> {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<SourceFile>) -> Result<(), KbError> {
-    let io = |source| KbError::Io { path: dir.display().to_string(), source };
+    let io = |source| KbError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
             walk(root, &path, out)?;
         } else if is_rule_file(&path) {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| KbError::Io { path: path.display().to_string(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| KbError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
             let rel = path.strip_prefix(root).unwrap_or(&path);
-            out.push(SourceFile { path: rel.to_string_lossy().replace('\\', "/"), text });
+            out.push(SourceFile {
+                path: rel.to_string_lossy().replace('\\', "/"),
+                text,
+            });
         }
     }
     Ok(())
 }
 
 fn is_rule_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("ron" | "tera"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("ron" | "tera")
+    )
 }
 
 /// What a rule file holds, by its path.
@@ -132,14 +143,42 @@ pub(super) fn parse(files: &[SourceFile]) -> Parsed {
                     kb.taxonomy_file = file.path.clone();
                 }
             }
-            Role::Facts => read_list(file, &mut problems, &mut ids, &mut kb.facts, |f: &FactDef| f.id.clone()),
-            Role::Questions => read_list(file, &mut problems, &mut ids, &mut kb.questions, |q: &Question| q.id.clone()),
-            Role::Suspects => read_list(file, &mut problems, &mut ids, &mut kb.suspects, |s: &Suspect| s.id.clone()),
-            Role::Tree => read_list(file, &mut problems, &mut ids, &mut kb.nodes, |n: &Node| n.id().to_string()),
-            Role::Diagnoses => read_list(file, &mut problems, &mut ids, &mut kb.diagnoses, |d: &Diagnosis| d.id.clone()),
+            Role::Facts => read_list(
+                file,
+                &mut problems,
+                &mut ids,
+                &mut kb.facts,
+                |f: &FactDef| f.id.clone(),
+            ),
+            Role::Questions => read_list(
+                file,
+                &mut problems,
+                &mut ids,
+                &mut kb.questions,
+                |q: &Question| q.id.clone(),
+            ),
+            Role::Suspects => read_list(
+                file,
+                &mut problems,
+                &mut ids,
+                &mut kb.suspects,
+                |s: &Suspect| s.id.clone(),
+            ),
+            Role::Tree => read_list(file, &mut problems, &mut ids, &mut kb.nodes, |n: &Node| {
+                n.id().to_string()
+            }),
+            Role::Diagnoses => read_list(
+                file,
+                &mut problems,
+                &mut ids,
+                &mut kb.diagnoses,
+                |d: &Diagnosis| d.id.clone(),
+            ),
             Role::Signatures => {
                 let mut defs: Vec<Located<Signature>> = Vec::new();
-                read_list(file, &mut problems, &mut ids, &mut defs, |s: &Signature| s.id.clone());
+                read_list(file, &mut problems, &mut ids, &mut defs, |s: &Signature| {
+                    s.id.clone()
+                });
                 syntax_errors += problems.len() - before;
                 for def in defs {
                     let sig = compile_signature(file, def, &mut problems);
@@ -153,7 +192,10 @@ pub(super) fn parse(files: &[SourceFile]) -> Parsed {
     }
     match taxonomy {
         Some(t) => kb.taxonomy = t,
-        None if !files.iter().any(|f| role_of(&f.path) == Some(Role::Taxonomy)) => {
+        None if !files
+            .iter()
+            .any(|f| role_of(&f.path) == Some(Role::Taxonomy)) =>
+        {
             syntax_errors += 1;
             problems.push(
                 Problem::new(origin("taxonomy.ron", 1, 1), "the knowledge base has no taxonomy.ron")
@@ -162,13 +204,21 @@ pub(super) fn parse(files: &[SourceFile]) -> Parsed {
         }
         None => {}
     }
-    Parsed { kb, problems, complete: syntax_errors == 0 }
+    Parsed {
+        kb,
+        problems,
+        complete: syntax_errors == 0,
+    }
 }
 
 /// Compiles a signature's patterns. A pattern that does not compile is
 /// reported and replaced by one that matches nothing, so the signature still
 /// takes part in validation (duplicate ids, unknown facts).
-fn compile_signature(file: &SourceFile, def: Located<Signature>, problems: &mut Vec<Problem>) -> CompiledSignature {
+fn compile_signature(
+    file: &SourceFile,
+    def: Located<Signature>,
+    problems: &mut Vec<Problem>,
+) -> CompiledSignature {
     let mut errors = Vec::new();
     let matcher = compile_matcher(&def.value.when, &mut errors);
     let mut located = RefLocator::default();
@@ -177,13 +227,27 @@ fn compile_signature(file: &SourceFile, def: Located<Signature>, problems: &mut 
             Some(written) => located.find_ref(std::slice::from_ref(file), &def.at, written),
             None => def.at.clone(),
         };
-        problems.push(Problem::new(at, format!("signature \"{}\": {}", def.value.id, err.message)).hint(err.hint));
+        problems.push(
+            Problem::new(
+                at,
+                format!("signature \"{}\": {}", def.value.id, err.message),
+            )
+            .hint(err.hint),
+        );
     }
-    CompiledSignature { def: def.value, matcher, at: def.at }
+    CompiledSignature {
+        def: def.value,
+        matcher,
+        at: def.at,
+    }
 }
 
 fn origin(file: &str, line: usize, col: usize) -> Origin {
-    Origin { file: file.to_string(), line, col }
+    Origin {
+        file: file.to_string(),
+        line,
+        col,
+    }
 }
 
 fn ron_options() -> ron::Options {
@@ -203,7 +267,9 @@ fn read<T: DeserializeOwned>(file: &SourceFile, problems: &mut Vec<Problem>) -> 
 fn syntax_problem(file: &SourceFile, err: &ron::error::SpannedError) -> Problem {
     let (line, mut col) = (err.position.line.max(1), err.position.col.max(1));
     // RON stands just after an unknown name; point at the name itself
-    if let ron::Error::NoSuchStructField { found, .. } | ron::Error::NoSuchEnumVariant { found, .. } = &err.code {
+    if let ron::Error::NoSuchStructField { found, .. }
+    | ron::Error::NoSuchEnumVariant { found, .. } = &err.code
+    {
         let text = file.text.lines().nth(line - 1).unwrap_or("");
         let before: String = text.chars().take(col - 1).collect();
         if before.ends_with(found.as_str()) {
@@ -217,7 +283,12 @@ fn syntax_problem(file: &SourceFile, err: &ron::error::SpannedError) -> Problem 
 /// A one-line explanation and a hint for a RON error, in the rule author's terms.
 fn describe_ron_error(code: &ron::Error) -> (String, String) {
     use ron::Error as E;
-    let within = |outer: &Option<String>| outer.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default();
+    let within = |outer: &Option<String>| {
+        outer
+            .as_ref()
+            .map(|o| format!(" in `{o}`"))
+            .unwrap_or_default()
+    };
     let choices = |found: &str, expected: &[&str], what: &str| {
         let list = expected.join(", ");
         match super::error::did_you_mean(found, expected.iter().copied()) {
@@ -277,7 +348,10 @@ pub(super) struct Locator<'f> {
 
 impl<'f> Locator<'f> {
     fn new(file: &'f SourceFile) -> Self {
-        Locator { file, seen: Default::default() }
+        Locator {
+            file,
+            seen: Default::default(),
+        }
     }
 
     fn next(&mut self, id: &str) -> Origin {
@@ -311,12 +385,20 @@ fn find_id_field(text: &str, needle: &str, nth: usize) -> Option<usize> {
 pub(super) fn position(file: &str, text: &str, offset: usize) -> Origin {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     origin(file, line, col)
 }
 
 fn line_offset(text: &str, line: usize) -> usize {
-    text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum()
+    text.split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum()
 }
 
 /// Why a pattern of a signature does not compile, and what to do.
@@ -337,7 +419,11 @@ pub const REGEX_DFA_LIMIT: usize = 1 << 22;
 /// rejects look-around and backreferences, the features that make a
 /// pattern super-linear, and the size limits bound the compiled program.
 fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
-    let err = match RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_DFA_LIMIT).build() {
+    let err = match RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_LIMIT)
+        .build()
+    {
         Ok(re) => return Ok(re),
         Err(err) => err,
     };
@@ -369,8 +455,14 @@ fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
 fn compile_code(text: &str, errors: &mut Vec<PatternError>) -> Option<super::CodePattern> {
     super::CodePattern::parse(text)
         .map_err(|message| {
-            let hint = "a reply code is three characters, digits or x: \"535\", \"5xx\", \"421|450\"".into();
-            errors.push(PatternError { written: Some(text.to_string()), message, hint });
+            let hint =
+                "a reply code is three characters, digits or x: \"535\", \"5xx\", \"421|450\""
+                    .into();
+            errors.push(PatternError {
+                written: Some(text.to_string()),
+                message,
+                hint,
+            });
         })
         .ok()
 }
@@ -393,7 +485,12 @@ fn compile_text(pattern: &str, errors: &mut Vec<PatternError>) -> Option<Regex> 
 fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>) -> CompiledMatcher {
     let nothing = || CompiledMatcher::Any(Vec::new());
     match m {
-        Matcher::Reply { code, status, phase, text } => {
+        Matcher::Reply {
+            code,
+            status,
+            phase,
+            text,
+        } => {
             let before = errors.len();
             let compiled = CompiledMatcher::Reply {
                 code: code.as_deref().and_then(|c| compile_code(c, errors)),
@@ -401,27 +498,48 @@ fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>) -> CompiledMatch
                 phase: phase.clone(),
                 text: text.as_deref().and_then(|t| compile_text(t, errors)),
             };
-            if errors.len() > before { nothing() } else { compiled }
+            if errors.len() > before {
+                nothing()
+            } else {
+                compiled
+            }
         }
-        Matcher::Line(p) => compile_text(p, errors).map(CompiledMatcher::Line).unwrap_or_else(nothing),
+        Matcher::Line(p) => compile_text(p, errors)
+            .map(CompiledMatcher::Line)
+            .unwrap_or_else(nothing),
         Matcher::Field { name, value } => match value.as_deref().map(|v| compile_text(v, errors)) {
             Some(None) => nothing(),
-            compiled => CompiledMatcher::Field { name: name.to_ascii_lowercase(), value: compiled.flatten() },
+            compiled => CompiledMatcher::Field {
+                name: name.to_ascii_lowercase(),
+                value: compiled.flatten(),
+            },
         },
-        Matcher::Connect { result, port } => CompiledMatcher::Connect { result: result.clone(), port: port.clone() },
+        Matcher::Connect { result, port } => CompiledMatcher::Connect {
+            result: result.clone(),
+            port: port.clone(),
+        },
         Matcher::Capability(k) => CompiledMatcher::Capability(k.to_ascii_uppercase()),
         Matcher::Command(v) => CompiledMatcher::Command(v.to_ascii_uppercase()),
         Matcher::NameError => CompiledMatcher::NameError,
         Matcher::Ptr => CompiledMatcher::Ptr,
-        Matcher::Attempts { failed, worked, differ, same_credentials } => CompiledMatcher::Attempts {
+        Matcher::Attempts {
+            failed,
+            worked,
+            differ,
+            same_credentials,
+        } => CompiledMatcher::Attempts {
             failed: failed.clone(),
             worked: worked.clone(),
             differ: *differ,
             same_credentials: *same_credentials,
         },
         Matcher::Outcome(o) => CompiledMatcher::Outcome(o.clone()),
-        Matcher::All(ms) => CompiledMatcher::All(ms.iter().map(|m| compile_matcher(m, errors)).collect()),
-        Matcher::Any(ms) => CompiledMatcher::Any(ms.iter().map(|m| compile_matcher(m, errors)).collect()),
+        Matcher::All(ms) => {
+            CompiledMatcher::All(ms.iter().map(|m| compile_matcher(m, errors)).collect())
+        }
+        Matcher::Any(ms) => {
+            CompiledMatcher::Any(ms.iter().map(|m| compile_matcher(m, errors)).collect())
+        }
         Matcher::Not(m) => CompiledMatcher::Not(Box::new(compile_matcher(m, errors))),
     }
 }
@@ -457,7 +575,10 @@ impl RefLocator {
         let Some(file) = files.iter().find(|f| f.path == from.file) else {
             return from.clone();
         };
-        let nth = self.seen.entry((from.file.clone(), from.line, quoted.to_string())).or_insert(0);
+        let nth = self
+            .seen
+            .entry((from.file.clone(), from.line, quoted.to_string()))
+            .or_insert(0);
         let start = line_offset(&file.text, from.line);
         let found = file.text[start..].match_indices(quoted).nth(*nth);
         *nth += 1;
@@ -479,17 +600,58 @@ mod tests {
 
     #[test]
     fn ids_are_located_in_order_even_when_repeated() {
-        let file = SourceFile { path: "f.ron".into(), text: "[\n  (id: \"a\"),\n  (id: \"b\", x: \"a\"),\n  (id: \"a\"),\n]".into() };
+        let file = SourceFile {
+            path: "f.ron".into(),
+            text: "[\n  (id: \"a\"),\n  (id: \"b\", x: \"a\"),\n  (id: \"a\"),\n]".into(),
+        };
         let mut loc = Locator::new(&file);
-        assert_eq!((loc.next("a").line, loc.next("b").line, loc.next("a").line), (2, 3, 4));
+        assert_eq!(
+            (loc.next("a").line, loc.next("b").line, loc.next("a").line),
+            (2, 3, 4)
+        );
+    }
+
+    /// Catastrophic for a backtracking engine (exponential in the run of
+    /// a's); the regex crate answers in one linear pass.
+    #[test]
+    fn patterns_that_blow_up_backtracking_engines_run_in_linear_time() {
+        let re =
+            compile_regex("(a+)+$|(a|aa)+b|(x+x+)+y").unwrap_or_else(|e| panic!("{}", e.message));
+        let input = "a".repeat(200_000) + "!";
+        assert!(!re.is_match(&input));
+    }
+
+    #[test]
+    fn super_linear_features_are_refused_with_the_reason() {
+        for pattern in ["queued(?! later)", "(?<=status=)sent", "(sent) \\1"] {
+            let err = compile_regex(pattern)
+                .err()
+                .unwrap_or_else(|| panic!("{pattern} compiled"));
+            assert!(err.hint.contains("super-linear"), "{pattern}: {}", err.hint);
+            assert!(
+                !err.message.contains("error:"),
+                "{pattern}: {}",
+                err.message
+            );
+        }
+        let Err(err) = compile_regex("(?:\\w{50}){400}") else {
+            panic!("a 400 x 50 \\w pattern compiled")
+        };
+        assert!(err.message.contains("KiB"), "{}", err.message);
     }
 
     #[test]
     fn syntax_errors_keep_ron_positions() {
-        let file = SourceFile { path: "facts.ron".into(), text: "[\n  (id: \"a\", describe: \"x\"),\n  (id: \"b\" describe: \"y\"),\n]".into() };
+        let file = SourceFile {
+            path: "facts.ron".into(),
+            text: "[\n  (id: \"a\", describe: \"x\"),\n  (id: \"b\" describe: \"y\"),\n]".into(),
+        };
         let mut problems = Vec::new();
         let parsed: Option<Vec<FactDef>> = read(&file, &mut problems);
         assert!(parsed.is_none());
-        assert_eq!((problems[0].at.line, problems[0].at.file.as_str()), (3, "facts.ron"));
+        assert_eq!(
+            (problems[0].at.line, problems[0].at.file.as_str()),
+            (3, "facts.ron")
+        );
     }
 }
