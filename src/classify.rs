@@ -89,11 +89,7 @@ pub fn classify(kb: &KnowledgeBase, ticket: &Ticket, global: &Answers) -> Ticket
         pending: verdict.pending,
         question: verdict.question,
         evidence: verdict.findings,
-        ruled_out: verdict
-            .suspects
-            .into_iter()
-            .filter(|s| s.ruled_out)
-            .collect(),
+        ruled_out: verdict.suspects.into_iter().filter(|s| s.ruled_out).collect(),
         also_seen: verdict.also_seen,
         conflicts: verdict.conflicts,
         trace: verdict.trace,
@@ -122,13 +118,7 @@ pub struct Writer<W: Write> {
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: Format) -> Writer<W> {
-        Writer {
-            out,
-            format,
-            count: 0,
-            causes: Default::default(),
-            owners: Default::default(),
-        }
+        Writer { out, format, count: 0, causes: Default::default(), owners: Default::default() }
     }
 
     pub fn write(&mut self, r: &TicketResult) -> std::io::Result<()> {
@@ -146,11 +136,7 @@ impl<W: Write> Writer<W> {
             }
             Format::Table => {
                 if self.count == 0 {
-                    writeln!(
-                        self.out,
-                        "{:<44} {:<30} {:<18} {:>4}  NEXT",
-                        "TICKET", "CAUSE", "OWNER", "CONF"
-                    )?;
+                    writeln!(self.out, "{:<44} {:<30} {:<18} {:>4}  NEXT", "TICKET", "CAUSE", "OWNER", "CONF")?;
                 }
                 writeln!(self.out, "{}", table_row(r))?;
             }
@@ -164,12 +150,7 @@ impl<W: Write> Writer<W> {
             Format::Json => writeln!(self.out, "{}", if self.count == 0 { "[]" } else { "\n]" })?,
             Format::Table if self.count > 0 => {
                 writeln!(self.out)?;
-                writeln!(
-                    self.out,
-                    "{} ticket{}",
-                    self.count,
-                    if self.count == 1 { "" } else { "s" }
-                )?;
+                writeln!(self.out, "{} ticket{}", self.count, if self.count == 1 { "" } else { "s" })?;
                 writeln!(self.out, "by cause: {}", counts(&self.causes))?;
                 writeln!(self.out, "by owner: {}", counts(&self.owners))?;
             }
@@ -183,11 +164,7 @@ impl<W: Write> Writer<W> {
 fn counts(map: &std::collections::BTreeMap<String, usize>) -> String {
     let mut pairs: Vec<_> = map.iter().collect();
     pairs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    pairs.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
 }
 
 fn table_row(r: &TicketResult) -> String {
@@ -198,14 +175,7 @@ fn table_row(r: &TicketResult) -> String {
     } else {
         String::new()
     };
-    format!(
-        "{:<44} {:<30} {:<18} {:>4.2}  {}",
-        shorten(&r.ticket, 44),
-        r.cause,
-        r.owner,
-        r.confidence,
-        next
-    )
+    format!("{:<44} {:<30} {:<18} {:>4.2}  {}", shorten(&r.ticket, 44), r.cause, r.owner, r.confidence, next)
 }
 
 fn shorten(s: &str, width: usize) -> String {

@@ -147,20 +147,17 @@ fn rules_check(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answers> {
     let mut answers = Answers::new();
     for item in raw {
-        let (fact, value) = item.split_once('=').ok_or_else(|| {
-            anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes")
-        })?;
+        let (fact, value) = item
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: write FACT=VALUE, e.g. receive_works=yes"))?;
         let fact = fact.trim();
         if kb.question_for(fact).is_none() {
             let known = kb.askable_facts();
-            let hint = crate::kb::did_you_mean(fact, known.iter().copied())
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+            let hint = crate::kb::did_you_mean(fact, known.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default();
             anyhow::bail!("--answer {item:?}: unknown fact {fact:?}{hint}; the facts an agent can answer are: {}", known.join(", "));
         }
-        let answer = Answer::parse(value).ok_or_else(|| {
-            anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)")
-        })?;
+        let answer = Answer::parse(value)
+            .ok_or_else(|| anyhow::anyhow!("--answer {item:?}: the value must be yes, no or unknown (or y, n, ?)"))?;
         answers.insert(fact.to_string(), answer);
     }
     Ok(answers)
@@ -169,16 +166,8 @@ pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answe
 fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let global = parse_answers(kb, &args.answers)?;
     let output = Output::open(args.output.as_deref())?;
-    let format = args.format.unwrap_or(if output.is_terminal() {
-        Format::Table
-    } else {
-        Format::Jsonl
-    });
-    let paths = if args.paths.is_empty() {
-        vec!["-".to_string()]
-    } else {
-        args.paths.clone()
-    };
+    let format = args.format.unwrap_or(if output.is_terminal() { Format::Table } else { Format::Jsonl });
+    let paths = if args.paths.is_empty() { vec!["-".to_string()] } else { args.paths.clone() };
     let mut writer = Writer::new(output, format);
     let mut all_classified = true;
     let mut emit = |result: classify::TicketResult, writer: &mut Writer<_>| -> anyhow::Result<()> {
@@ -200,30 +189,19 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
         }
     }
     writer.finish()?.commit()?;
-    Ok(if all_classified {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if all_classified { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn read_tickets(input: &Input, jsonl: bool) -> Vec<Result<Ticket, ticket::TicketError>> {
     let mut out = Vec::new();
     match input {
-        Input::Stdin if jsonl => {
-            ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t))
-        }
+        Input::Stdin if jsonl => ticket::for_each_record("-", std::io::stdin().lock(), |t| out.push(t)),
         Input::Stdin => out.push(ticket::read_transcript("-".into(), std::io::stdin().lock())),
         Input::Path(path) => {
             let id = path.display().to_string();
             match std::fs::File::open(path) {
-                Err(e) => out.push(Err(ticket::TicketError {
-                    id,
-                    message: ticket::describe_io(&e),
-                })),
-                Ok(file) if jsonl || ticket::is_jsonl(path) => {
-                    ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t))
-                }
+                Err(e) => out.push(Err(ticket::TicketError { id, message: ticket::describe_io(&e) })),
+                Ok(file) if jsonl || ticket::is_jsonl(path) => ticket::for_each_record(&id, BufReader::new(file), |t| out.push(t)),
                 Ok(file) => out.push(ticket::read_transcript(id, file)),
             }
         }
@@ -236,10 +214,7 @@ enum Output {
     Stdout(std::io::StdoutLock<'static>),
     /// A temporary file beside the target, renamed over it by [`Output::commit`];
     /// dropped without a commit, it is deleted.
-    File {
-        temp: std::io::BufWriter<tempfile::NamedTempFile>,
-        path: PathBuf,
-    },
+    File { temp: std::io::BufWriter<tempfile::NamedTempFile>, path: PathBuf },
 }
 
 impl Output {
@@ -258,17 +233,8 @@ impl Output {
         let temp = tempfile::Builder::new()
             .prefix(".mailtriage-")
             .tempfile_in(dir)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write {}: {}",
-                    path.display(),
-                    ticket::describe_io(&e)
-                )
-            })?;
-        Ok(Output::File {
-            temp: std::io::BufWriter::new(temp),
-            path: path.to_path_buf(),
-        })
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e)))?;
+        Ok(Output::File { temp: std::io::BufWriter::new(temp), path: path.to_path_buf() })
     }
 
     fn is_terminal(&self) -> bool {
@@ -278,16 +244,8 @@ impl Output {
     /// Moves a finished file into place.
     fn commit(self) -> anyhow::Result<()> {
         if let Output::File { temp, path } = self {
-            let temp = temp
-                .into_inner()
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
-            temp.persist(&path).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write {}: {}",
-                    path.display(),
-                    ticket::describe_io(&e.error)
-                )
-            })?;
+            let temp = temp.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+            temp.persist(&path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e.error)))?;
         }
         Ok(())
     }

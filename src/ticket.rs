@@ -61,12 +61,7 @@ pub fn parse_record(line: &str, fallback_id: &str) -> Result<Ticket, TicketError
         })?;
         answers.insert(fact, answer);
     }
-    Ok(Ticket {
-        id,
-        text: record.transcript.into_bytes(),
-        answers,
-        notes: Vec::new(),
-    })
+    Ok(Ticket { id, text: record.transcript.into_bytes(), answers, notes: Vec::new() })
 }
 
 /// Where tickets come from.
@@ -90,10 +85,7 @@ pub fn expand(paths: &[String]) -> Vec<Result<Input, TicketError>> {
         match std::fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => walk(&path, &mut out),
             Ok(_) => out.push(Ok(Input::Path(path))),
-            Err(e) => out.push(Err(TicketError {
-                id: p.clone(),
-                message: describe_io(&e),
-            })),
+            Err(e) => out.push(Err(TicketError { id: p.clone(), message: describe_io(&e) })),
         }
     }
     out
@@ -103,20 +95,14 @@ fn walk(dir: &Path, out: &mut Vec<Result<Input, TicketError>>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            out.push(Err(TicketError {
-                id: dir.display().to_string(),
-                message: describe_io(&e),
-            }));
+            out.push(Err(TicketError { id: dir.display().to_string(), message: describe_io(&e) }));
             return;
         }
     };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
+        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
@@ -153,33 +139,17 @@ pub fn read_transcript(id: String, reader: impl Read) -> Result<Ticket, TicketEr
     let read = reader
         .take(MAX_TICKET_BYTES + 1)
         .read_to_end(&mut text)
-        .map_err(|e| TicketError {
-            id: id.clone(),
-            message: describe_io(&e),
-        })?;
+        .map_err(|e| TicketError { id: id.clone(), message: describe_io(&e) })?;
     let mut notes = Vec::new();
     if read as u64 > MAX_TICKET_BYTES {
         text.truncate(MAX_TICKET_BYTES as usize);
-        notes.push(format!(
-            "input longer than {} MiB; only the first {} MiB were read",
-            MAX_TICKET_BYTES >> 20,
-            MAX_TICKET_BYTES >> 20
-        ));
+        notes.push(format!("input longer than {} MiB; only the first {} MiB were read", MAX_TICKET_BYTES >> 20, MAX_TICKET_BYTES >> 20));
     }
-    Ok(Ticket {
-        id,
-        text,
-        answers: BTreeMap::new(),
-        notes,
-    })
+    Ok(Ticket { id, text, answers: BTreeMap::new(), notes })
 }
 
 /// Reads JSON Lines records one at a time, calling `each` for every ticket.
-pub fn for_each_record(
-    source: &str,
-    reader: impl BufRead,
-    mut each: impl FnMut(Result<Ticket, TicketError>),
-) {
+pub fn for_each_record(source: &str, reader: impl BufRead, mut each: impl FnMut(Result<Ticket, TicketError>)) {
     for (index, line) in reader.split(b'\n').enumerate() {
         let fallback = format!("{source}:{}", index + 1);
         match line {
@@ -191,10 +161,7 @@ pub fn for_each_record(
                 each(parse_record(&text, &fallback));
             }
             Err(e) => {
-                each(Err(TicketError {
-                    id: fallback,
-                    message: describe_io(&e),
-                }));
+                each(Err(TicketError { id: fallback, message: describe_io(&e) }));
                 return;
             }
         }
@@ -207,21 +174,10 @@ mod tests {
 
     #[test]
     fn records_parse_with_answers_and_numeric_ids() {
-        let t = parse_record(
-            r#"{"id": 42, "transcript": "535 no", "answers": {"receive_works": "yes"}}"#,
-            "x:1",
-        )
-        .unwrap();
+        let t = parse_record(r#"{"id": 42, "transcript": "535 no", "answers": {"receive_works": "yes"}}"#, "x:1").unwrap();
         assert_eq!(t.id, "42");
         assert_eq!(t.answers["receive_works"], Answer::Yes);
-        assert!(parse_record(
-            r#"{"id": 1, "transcript": "x", "answers": {"a": "maybe"}}"#,
-            "x:1"
-        )
-        .is_err());
-        assert!(parse_record("not json", "x:1")
-            .unwrap_err()
-            .message
-            .contains("not a ticket record"));
+        assert!(parse_record(r#"{"id": 1, "transcript": "x", "answers": {"a": "maybe"}}"#, "x:1").is_err());
+        assert!(parse_record("not json", "x:1").unwrap_err().message.contains("not a ticket record"));
     }
 }

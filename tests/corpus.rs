@@ -13,10 +13,7 @@ fn parse_answers(field: &str) -> BTreeMap<String, Answer> {
         .filter(|s| !s.trim().is_empty())
         .map(|pair| {
             let (fact, value) = pair.split_once('=').expect("answers are FACT=VALUE");
-            (
-                fact.trim().to_string(),
-                Answer::parse(value).expect("answer value"),
-            )
+            (fact.trim().to_string(), Answer::parse(value).expect("answer value"))
         })
         .collect()
 }
@@ -38,17 +35,9 @@ fn every_labelled_transcript_gets_its_cause_and_owner() {
         let result = classify(&kb, &ticket, &BTreeMap::new());
         rows += 1;
         if result.cause != cause || result.owner != owner {
-            failures.push(format!(
-                "{file}: expected {cause}/{owner}, got {}/{}",
-                result.cause, result.owner
-            ));
+            failures.push(format!("{file}: expected {cause}/{owner}, got {}/{}", result.cause, result.owner));
         }
     }
     assert!(rows >= 20, "expected.tsv has only {rows} rows");
-    assert!(
-        failures.is_empty(),
-        "{} of {rows} rows wrong:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {rows} rows wrong:\n{}", failures.len(), failures.join("\n"));
 }

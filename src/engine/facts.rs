@@ -16,19 +16,11 @@ pub struct EvidenceRef {
 
 impl EvidenceRef {
     fn of_item(item: &Item) -> EvidenceRef {
-        EvidenceRef {
-            line: item.line,
-            end_line: item.end_line,
-            quote: item.quote.clone(),
-        }
+        EvidenceRef { line: item.line, end_line: item.end_line, quote: item.quote.clone() }
     }
 
     fn of_line(evidence: &Evidence, no: usize) -> EvidenceRef {
-        EvidenceRef {
-            line: no,
-            end_line: no,
-            quote: evidence.line(no).trim().to_string(),
-        }
+        EvidenceRef { line: no, end_line: no, quote: evidence.line(no).trim().to_string() }
     }
 }
 
@@ -37,10 +29,7 @@ impl EvidenceRef {
 #[serde(tag = "from", rename_all = "snake_case")]
 pub enum Source {
     /// A signature matched these lines.
-    Evidence {
-        signature: String,
-        refs: Vec<EvidenceRef>,
-    },
+    Evidence { signature: String, refs: Vec<EvidenceRef> },
     /// The agent answered.
     Answer,
     /// Nothing set it: evidence-only facts default to no.
@@ -90,48 +79,31 @@ impl Facts {
 /// Derives facts from evidence, then applies the agent's answers.
 /// Evidence wins over a contradicting answer; the contradiction is recorded.
 /// `recipient` limits per-recipient items (DSN fields) to that recipient.
-pub fn derive(
-    kb: &KnowledgeBase,
-    evidence: &Evidence,
-    answers: &BTreeMap<String, Answer>,
-    recipient: Option<usize>,
-) -> Facts {
+pub fn derive(kb: &KnowledgeBase, evidence: &Evidence, answers: &BTreeMap<String, Answer>, recipient: Option<usize>) -> Facts {
     let mut facts = Facts::default();
     let mut cleared: Vec<(String, Source)> = Vec::new();
     for sig in &kb.signatures {
         let Some(refs) = matches(&sig.matcher, evidence, recipient) else {
             continue;
         };
-        let source = Source::Evidence {
-            signature: sig.def.id.clone(),
-            refs,
-        };
+        let source = Source::Evidence { signature: sig.def.id.clone(), refs };
         for fact in &sig.def.sets {
             facts
                 .values
                 .entry(fact.clone())
-                .or_insert_with(|| FactState {
-                    value: Answer::Yes,
-                    source: source.clone(),
-                });
+                .or_insert_with(|| FactState { value: Answer::Yes, source: source.clone() });
         }
         for fact in &sig.def.clears {
             cleared.push((fact.clone(), source.clone()));
         }
     }
     for (fact, source) in cleared {
-        facts.values.entry(fact).or_insert(FactState {
-            value: Answer::No,
-            source,
-        });
+        facts.values.entry(fact).or_insert(FactState { value: Answer::No, source });
     }
     for (fact, &answer) in answers {
         facts.answered.insert(fact.clone(), answer);
         match facts.values.get(fact) {
-            Some(FactState {
-                value,
-                source: Source::Evidence { signature, refs },
-            }) => {
+            Some(FactState { value, source: Source::Evidence { signature, refs } }) => {
                 if answer != Answer::Unknown && answer != *value {
                     facts.conflicts.push(Conflict {
                         fact: fact.clone(),
@@ -143,13 +115,7 @@ pub fn derive(
                 }
             }
             _ => {
-                facts.values.insert(
-                    fact.clone(),
-                    FactState {
-                        value: answer,
-                        source: Source::Answer,
-                    },
-                );
+                facts.values.insert(fact.clone(), FactState { value: answer, source: Source::Answer });
             }
         }
     }
@@ -165,35 +131,16 @@ fn in_scope(item: &Item, recipient: Option<usize>) -> bool {
 }
 
 /// The evidence a matcher finds, or None when it does not match.
-pub fn matches(
-    m: &CompiledMatcher,
-    e: &Evidence,
-    recipient: Option<usize>,
-) -> Option<Vec<EvidenceRef>> {
+pub fn matches(m: &CompiledMatcher, e: &Evidence, recipient: Option<usize>) -> Option<Vec<EvidenceRef>> {
     let items = || e.items.iter().filter(move |i| in_scope(i, recipient));
-    let first = |pred: &dyn Fn(&Item) -> bool| {
-        items()
-            .find(|i| pred(i))
-            .map(|i| vec![EvidenceRef::of_item(i)])
-    };
+    let first = |pred: &dyn Fn(&Item) -> bool| items().find(|i| pred(i)).map(|i| vec![EvidenceRef::of_item(i)]);
     match m {
-        CompiledMatcher::Reply {
-            code,
-            status,
-            phase,
-            text,
-        } => first(&|item| {
-            let ItemKind::Reply(r) = &item.kind else {
-                return false;
-            };
+        CompiledMatcher::Reply { code, status, phase, text } => first(&|item| {
+            let ItemKind::Reply(r) = &item.kind else { return false };
             code.as_ref().is_none_or(|c| c.matches(r.code))
-                && status
-                    .as_ref()
-                    .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
+                && status.as_ref().is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
                 && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
-                && text
-                    .as_ref()
-                    .is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
+                && text.as_ref().is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
         }),
         CompiledMatcher::Line(re) => e
             .lines
@@ -201,24 +148,15 @@ pub fn matches(
             .position(|l| re.is_match(l))
             .map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
         CompiledMatcher::Field { name, value } => first(&|item| {
-            let ItemKind::Field { name: n, value: v } = &item.kind else {
-                return false;
-            };
+            let ItemKind::Field { name: n, value: v } = &item.kind else { return false };
             n.eq_ignore_ascii_case(name) && value.as_ref().is_none_or(|re| re.is_match(v))
         }),
         CompiledMatcher::Connect { result, port } => {
             let found = items().find(|item| {
-                let ItemKind::Connect { result: r, .. } = &item.kind else {
-                    return false;
-                };
-                let attempt_port = item
-                    .attempt
-                    .and_then(|a| e.attempts.get(a))
-                    .and_then(|a| a.port);
+                let ItemKind::Connect { result: r, .. } = &item.kind else { return false };
+                let attempt_port = item.attempt.and_then(|a| e.attempts.get(a)).and_then(|a| a.port);
                 result.as_ref().is_none_or(|want| want.contains(r))
-                    && port
-                        .as_ref()
-                        .is_none_or(|want| attempt_port.is_some_and(|p| want.contains(&p)))
+                    && port.as_ref().is_none_or(|want| attempt_port.is_some_and(|p| want.contains(&p)))
             })?;
             let mut refs = vec![EvidenceRef::of_item(found)];
             if let Some(attempt) = found.attempt.and_then(|a| e.attempts.get(a)) {
@@ -228,27 +166,18 @@ pub fn matches(
             }
             Some(refs)
         }
-        CompiledMatcher::Capability(k) => first(
-            &|item| matches!(&item.kind, ItemKind::Capability { keyword, .. } if keyword == k),
-        ),
-        CompiledMatcher::Command(v) => {
-            first(&|item| matches!(&item.kind, ItemKind::Command { verb, .. } if verb == v))
-        }
-        CompiledMatcher::NameError => {
-            first(&|item| matches!(&item.kind, ItemKind::NameError { .. }))
-        }
+        CompiledMatcher::Capability(k) => first(&|item| matches!(&item.kind, ItemKind::Capability { keyword, .. } if keyword == k)),
+        CompiledMatcher::Command(v) => first(&|item| matches!(&item.kind, ItemKind::Command { verb, .. } if verb == v)),
+        CompiledMatcher::NameError => first(&|item| matches!(&item.kind, ItemKind::NameError { .. })),
         CompiledMatcher::Ptr => first(&|item| matches!(&item.kind, ItemKind::Ptr { .. })),
         CompiledMatcher::Outcome(outcomes) => e
             .attempts
             .iter()
             .find(|a| outcomes.contains(&a.outcome))
             .map(|a| vec![EvidenceRef::of_line(e, a.outcome_line)]),
-        CompiledMatcher::Attempts {
-            failed,
-            worked,
-            differ,
-            same_credentials,
-        } => compare_attempts(e, failed, worked, *differ, *same_credentials),
+        CompiledMatcher::Attempts { failed, worked, differ, same_credentials } => {
+            compare_attempts(e, failed, worked, *differ, *same_credentials)
+        }
         CompiledMatcher::All(ms) => {
             let mut refs = Vec::new();
             for m in ms {
@@ -264,13 +193,7 @@ pub fn matches(
     }
 }
 
-fn compare_attempts(
-    e: &Evidence,
-    failed: &[Outcome],
-    worked: &[Outcome],
-    differ: Difference,
-    same_credentials: bool,
-) -> Option<Vec<EvidenceRef>> {
+fn compare_attempts(e: &Evidence, failed: &[Outcome], worked: &[Outcome], differ: Difference, same_credentials: bool) -> Option<Vec<EvidenceRef>> {
     let attempts = &e.attempts;
     for (i, bad) in attempts.iter().enumerate() {
         if !failed.contains(&bad.outcome) {
@@ -282,23 +205,14 @@ fn compare_attempts(
             }
             let differs = match differ {
                 Difference::Any => true,
-                Difference::Source => {
-                    bad.source.is_some() && good.source.is_some() && bad.source != good.source
-                }
-                Difference::Port => {
-                    bad.port.is_some() && good.port.is_some() && bad.port != good.port
-                }
-                Difference::Server => {
-                    bad.server.is_some() && good.server.is_some() && bad.server != good.server
-                }
+                Difference::Source => bad.source.is_some() && good.source.is_some() && bad.source != good.source,
+                Difference::Port => bad.port.is_some() && good.port.is_some() && bad.port != good.port,
+                Difference::Server => bad.server.is_some() && good.server.is_some() && bad.server != good.server,
             };
             let creds_ok = !same_credentials
                 || matches!((e.credential_prints.get(i), e.credential_prints.get(j)), (Some(Some(a)), Some(Some(b))) if a == b);
             if differs && creds_ok {
-                return Some(vec![
-                    EvidenceRef::of_line(e, bad.outcome_line),
-                    EvidenceRef::of_line(e, good.outcome_line),
-                ]);
+                return Some(vec![EvidenceRef::of_line(e, bad.outcome_line), EvidenceRef::of_line(e, good.outcome_line)]);
             }
         }
     }

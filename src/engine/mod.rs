@@ -28,10 +28,7 @@ pub type Answers = BTreeMap<String, Answer>;
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Decision {
     /// A condition over facts held (or, for `otherwise`, none did).
-    Evidence {
-        condition: String,
-        facts: Vec<FactUse>,
-    },
+    Evidence { condition: String, facts: Vec<FactUse> },
     /// The agent answered.
     Answer { fact: String, value: Answer },
     /// Nobody knows yet: the best-supported branch was taken.
@@ -118,12 +115,7 @@ pub fn evaluate(kb: &KnowledgeBase, evidence: &Evidence, answers: &Answers) -> V
 }
 
 /// As [`evaluate`], with per-recipient evidence limited to one recipient.
-pub fn evaluate_scoped(
-    kb: &KnowledgeBase,
-    evidence: &Evidence,
-    answers: &Answers,
-    recipient: Option<usize>,
-) -> Verdict {
+pub fn evaluate_scoped(kb: &KnowledgeBase, evidence: &Evidence, answers: &Answers, recipient: Option<usize>) -> Verdict {
     let facts = derive(kb, evidence, answers, recipient);
     walk(kb, &facts)
 }
@@ -151,11 +143,7 @@ pub fn walk(kb: &KnowledgeBase, facts: &Facts) -> Verdict {
                         question = ask_for(kb, fact);
                     }
                 }
-                if let Decision::Answer {
-                    fact,
-                    value: Answer::Unknown,
-                } = &step.decision
-                {
+                if let Decision::Answer { fact, value: Answer::Unknown } = &step.decision {
                     confidence *= GUESS_WEIGHT;
                     pending.push(fact.clone());
                 }
@@ -167,11 +155,7 @@ pub fn walk(kb: &KnowledgeBase, facts: &Facts) -> Verdict {
     let findings = findings(facts);
     match diagnosis {
         Some(d) => {
-            let confidence = if d.cause == "unknown" {
-                0.0
-            } else {
-                d.confidence * confidence
-            };
+            let confidence = if d.cause == "unknown" { 0.0 } else { d.confidence * confidence };
             Verdict {
                 diagnosis: d.id.clone(),
                 title: d.title.clone(),
@@ -208,38 +192,18 @@ pub fn walk(kb: &KnowledgeBase, facts: &Facts) -> Verdict {
 
 fn step(kb: &KnowledgeBase, facts: &Facts, node: &Node) -> Step {
     match node {
-        Node::Switch {
-            id,
-            why,
-            cases,
-            otherwise,
-        } => {
+        Node::Switch { id, why, cases, otherwise } => {
             let chosen = cases.iter().find(|c| holds(kb, facts, &c.when));
             let (decision, next) = match chosen {
                 Some(case) => (
-                    Decision::Evidence {
-                        condition: describe(&case.when),
-                        facts: uses(kb, facts, &case.when),
-                    },
+                    Decision::Evidence { condition: describe(&case.when), facts: uses(kb, facts, &case.when) },
                     case.then.clone(),
                 ),
                 None => (Decision::Otherwise, otherwise.clone()),
             };
-            Step {
-                node: id.clone(),
-                why: why.clone(),
-                decision,
-                next,
-            }
+            Step { node: id.clone(), why: why.clone(), decision, next }
         }
-        Node::Ask {
-            id,
-            fact,
-            yes,
-            no,
-            unknown,
-            why,
-        } => {
+        Node::Ask { id, fact, yes, no, unknown, why } => {
             let value = facts.value(kb, fact);
             let next = match value {
                 Answer::Yes => yes,
@@ -247,30 +211,14 @@ fn step(kb: &KnowledgeBase, facts: &Facts, node: &Node) -> Step {
                 Answer::Unknown => unknown,
             };
             let decision = match (value, facts.state(fact)) {
-                (
-                    _,
-                    Some(FactState {
-                        source: Source::Evidence { .. },
-                        ..
-                    }),
-                ) => Decision::Evidence {
+                (_, Some(FactState { source: Source::Evidence { .. }, .. })) => Decision::Evidence {
                     condition: format!("{fact} is {}", value.as_str()),
                     facts: uses(kb, facts, &Condition::Fact(fact.clone())),
                 },
-                (Answer::Unknown, _) if !facts.answered.contains_key(fact) => {
-                    Decision::Assumed { fact: fact.clone() }
-                }
-                _ => Decision::Answer {
-                    fact: fact.clone(),
-                    value,
-                },
+                (Answer::Unknown, _) if !facts.answered.contains_key(fact) => Decision::Assumed { fact: fact.clone() },
+                _ => Decision::Answer { fact: fact.clone(), value },
             };
-            Step {
-                node: id.clone(),
-                why: why.clone(),
-                decision,
-                next: next.clone(),
-            }
+            Step { node: id.clone(), why: why.clone(), decision, next: next.clone() }
         }
     }
 }
@@ -292,10 +240,7 @@ pub fn describe(c: &Condition) -> String {
         Condition::Fact(f) => f.clone(),
         Condition::No(f) => format!("not {f}"),
         Condition::All(cs) => cs.iter().map(describe).collect::<Vec<_>>().join(" and "),
-        Condition::Any(cs) => format!(
-            "({})",
-            cs.iter().map(describe).collect::<Vec<_>>().join(" or ")
-        ),
+        Condition::Any(cs) => format!("({})", cs.iter().map(describe).collect::<Vec<_>>().join(" or ")),
         Condition::Not(c) => format!("not ({})", describe(c)),
     }
 }
@@ -307,28 +252,16 @@ fn uses(kb: &KnowledgeBase, facts: &Facts, c: &Condition) -> Vec<FactUse> {
             continue;
         }
         let refs = match facts.state(fact) {
-            Some(FactState {
-                source: Source::Evidence { refs, .. },
-                ..
-            }) => refs.clone(),
+            Some(FactState { source: Source::Evidence { refs, .. }, .. }) => refs.clone(),
             _ => Vec::new(),
         };
-        out.push(FactUse {
-            fact: fact.to_string(),
-            value: facts.value(kb, fact),
-            refs,
-        });
+        out.push(FactUse { fact: fact.to_string(), value: facts.value(kb, fact), refs });
     }
     out
 }
 
 fn ask_for(kb: &KnowledgeBase, fact: &str) -> Option<Ask> {
-    kb.question_for(fact).map(|q| Ask {
-        id: q.id.clone(),
-        fact: q.fact.clone(),
-        text: q.text.clone(),
-        why: q.why.clone(),
-    })
+    kb.question_for(fact).map(|q| Ask { id: q.id.clone(), fact: q.fact.clone(), text: q.text.clone(), why: q.why.clone() })
 }
 
 fn findings(facts: &Facts) -> Vec<Finding> {
@@ -358,12 +291,7 @@ fn suspects(kb: &KnowledgeBase, facts: &Facts, ids: &[String]) -> Vec<SuspectVer
                 ruled_out: rule.is_some(),
                 because: rule.map(|r| r.because.clone()).unwrap_or_default(),
                 refs: rule
-                    .map(|r| {
-                        uses(kb, facts, &r.when)
-                            .into_iter()
-                            .flat_map(|u| u.refs)
-                            .collect()
-                    })
+                    .map(|r| uses(kb, facts, &r.when).into_iter().flat_map(|u| u.refs).collect())
                     .unwrap_or_default(),
             }
         })
@@ -373,17 +301,10 @@ fn suspects(kb: &KnowledgeBase, facts: &Facts, ids: &[String]) -> Vec<SuspectVer
 fn also_seen(kb: &KnowledgeBase, facts: &Facts, chosen: &str, cause: &str) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
     for d in &kb.diagnoses {
-        if d.id == chosen
-            || d.cause == cause
-            || d.indicated_by.is_empty()
-            || seen.contains(&d.cause)
-        {
+        if d.id == chosen || d.cause == cause || d.indicated_by.is_empty() || seen.contains(&d.cause) {
             continue;
         }
-        if d.indicated_by
-            .iter()
-            .all(|f| facts.value(kb, f) == Answer::Yes)
-        {
+        if d.indicated_by.iter().all(|f| facts.value(kb, f) == Answer::Yes) {
             seen.push(d.id.clone());
         }
     }

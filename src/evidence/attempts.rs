@@ -85,10 +85,7 @@ pub fn assemble(evidence: &mut Evidence, secrets: &[SecretAt]) {
                 false
             }
             ItemKind::NetworkHint { label } => {
-                if !source
-                    .as_deref()
-                    .is_some_and(|s| s.contains(label.as_str()))
-                {
+                if !source.as_deref().is_some_and(|s| s.contains(label.as_str())) {
                     source_changed = true;
                     source = Some(match &source {
                         Some(addr) if !source_changed => format!("{label} {addr}"),
@@ -97,22 +94,15 @@ pub fn assemble(evidence: &mut Evidence, secrets: &[SecretAt]) {
                 }
                 false
             }
-            ItemKind::Connect {
-                result: ConnectResult::Trying,
-                ..
-            } => attempts
+            ItemKind::Connect { result: ConnectResult::Trying, .. } => attempts
                 .last()
                 .is_none_or(|a| a.has_progress() || source_changed),
             ItemKind::Connect { .. } => attempts.last().is_none_or(|a| {
                 matches!(a.outcome, Outcome::Connected | Outcome::Greeted) && a.last_line + 1 < line
                     || a.outcome as u8 > Outcome::Connected as u8
             }),
-            ItemKind::Reply(reply)
-                if !reply.quoted && reply.phase == Phase::Greeting && reply.code == 220 =>
-            {
-                attempts
-                    .last()
-                    .is_none_or(|a| a.outcome as u8 >= Outcome::Greeted as u8 || source_changed)
+            ItemKind::Reply(reply) if !reply.quoted && reply.phase == Phase::Greeting && reply.code == 220 => {
+                attempts.last().is_none_or(|a| a.outcome as u8 >= Outcome::Greeted as u8 || source_changed)
             }
             ItemKind::Reply(reply) if !reply.quoted => attempts.is_empty(),
             ItemKind::Command { .. } => attempts.is_empty(),
@@ -157,10 +147,7 @@ fn belongs_to_attempt(kind: &ItemKind) -> bool {
 fn update(attempt: &mut Attempt, kind: &ItemKind, line: usize) {
     match kind {
         ItemKind::Connect { host, port, result } => {
-            if !host.is_empty()
-                && (attempt.server.is_none()
-                    || !host.chars().all(|c| c.is_ascii_digit() || c == '.'))
-            {
+            if !host.is_empty() && (attempt.server.is_none() || !host.chars().all(|c| c.is_ascii_digit() || c == '.')) {
                 attempt.server = Some(host.clone());
             }
             if port.is_some() {
@@ -181,15 +168,11 @@ fn update(attempt: &mut Attempt, kind: &ItemKind, line: usize) {
         ItemKind::Reply(reply) => {
             let failed = reply.code >= 400;
             let outcome = match reply.phase {
-                Phase::Greeting | Phase::Ehlo | Phase::Helo | Phase::StartTls if failed => {
-                    Outcome::SessionRejected
-                }
+                Phase::Greeting | Phase::Ehlo | Phase::Helo | Phase::StartTls if failed => Outcome::SessionRejected,
                 Phase::Greeting if reply.code == 220 => Outcome::Greeted,
                 Phase::Auth if failed => Outcome::AuthFailed,
                 Phase::Auth if reply.code == 235 => Outcome::AuthOk,
-                Phase::Mail | Phase::Rcpt | Phase::Data | Phase::Message if failed => {
-                    Outcome::Rejected
-                }
+                Phase::Mail | Phase::Rcpt | Phase::Data | Phase::Message if failed => Outcome::Rejected,
                 Phase::Message if reply.code == 250 => Outcome::Accepted,
                 _ => return,
             };
@@ -232,13 +215,7 @@ mod tests {
         let text = "telnet smtp.example.com 25\nTrying 192.0.2.25...\ntelnet: Unable to connect to remote host: Connection timed out\ntelnet smtp.example.com 587\nTrying 192.0.2.25...\nConnected to smtp.example.com.\n220 smtp.example.com ESMTP\n";
         let e = Evidence::from_text(text);
         assert_eq!(e.attempts.len(), 2, "{:#?}", e.attempts);
-        assert_eq!(
-            (e.attempts[0].port, e.attempts[0].outcome),
-            (Some(25), Outcome::TimedOut)
-        );
-        assert_eq!(
-            (e.attempts[1].port, e.attempts[1].outcome),
-            (Some(587), Outcome::Greeted)
-        );
+        assert_eq!((e.attempts[0].port, e.attempts[0].outcome), (Some(25), Outcome::TimedOut));
+        assert_eq!((e.attempts[1].port, e.attempts[1].outcome), (Some(587), Outcome::Greeted));
     }
 }

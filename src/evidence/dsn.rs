@@ -63,11 +63,7 @@ pub fn extract(evidence: &mut Evidence) {
         let lower = name.to_ascii_lowercase();
         if lower == "final-recipient" || lower == "x-failed-recipients" {
             for address in addresses(&value) {
-                evidence.recipients.push(Recipient {
-                    address,
-                    line: first,
-                    ..Recipient::default()
-                });
+                evidence.recipients.push(Recipient { address, line: first, ..Recipient::default() });
             }
             current = evidence.recipients.len().checked_sub(1);
         }
@@ -91,13 +87,7 @@ pub fn extract(evidence: &mut Evidence) {
 fn is_per_recipient(name: &str) -> bool {
     matches!(
         name,
-        "final-recipient"
-            | "original-recipient"
-            | "action"
-            | "status"
-            | "remote-mta"
-            | "diagnostic-code"
-            | "last-attempt-date"
+        "final-recipient" | "original-recipient" | "action" | "status" | "remote-mta" | "diagnostic-code" | "last-attempt-date"
     )
 }
 
@@ -118,9 +108,7 @@ fn canonical(name: &str) -> String {
         .map(|part| {
             let mut chars = part.chars();
             match chars.next() {
-                Some(first) => {
-                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
-                }
+                Some(first) => first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase(),
                 None => String::new(),
             }
         })

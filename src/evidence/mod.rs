@@ -12,8 +12,8 @@
 mod attempts;
 mod dsn;
 mod netinfo;
-pub mod redact;
 mod reply;
+pub mod redact;
 mod smtp;
 
 use serde::Serialize;
@@ -120,49 +120,22 @@ pub enum ConnectResult {
 pub enum ItemKind {
     Reply(Reply),
     /// A client command, verb upper-cased (`EHLO`, `MAIL`, `AUTH`, ...) with its argument.
-    Command {
-        verb: String,
-        arg: String,
-    },
+    Command { verb: String, arg: String },
     /// An EHLO keyword with its parameters, e.g. `AUTH` / `PLAIN LOGIN`.
-    Capability {
-        keyword: String,
-        params: String,
-    },
+    Capability { keyword: String, params: String },
     /// A 334 AUTH prompt, decoded when it is base64 (`Username:`).
-    AuthPrompt {
-        decoded: String,
-    },
+    AuthPrompt { decoded: String },
     /// A credential the client sent; never shown, only its kind and size.
-    Secret {
-        secret: SecretKind,
-        bytes: usize,
-    },
-    Connect {
-        host: String,
-        port: Option<u16>,
-        result: ConnectResult,
-    },
-    LocalAddress {
-        address: String,
-    },
-    Ptr {
-        address: String,
-        name: String,
-    },
+    Secret { secret: SecretKind, bytes: usize },
+    Connect { host: String, port: Option<u16>, result: ConnectResult },
+    LocalAddress { address: String },
+    Ptr { address: String, name: String },
     /// A DNS lookup that found nothing (NXDOMAIN, "not found").
-    NameError {
-        name: String,
-    },
+    NameError { name: String },
     /// A header or DSN field (`Status`, `Final-Recipient`, `Received-SPF`, ...).
-    Field {
-        name: String,
-        value: String,
-    },
+    Field { name: String, value: String },
     /// A hint of which network a session ran from ("from dial-up").
-    NetworkHint {
-        label: String,
-    },
+    NetworkHint { label: String },
 }
 
 /// One piece of evidence with where it came from.
@@ -241,9 +214,7 @@ impl Evidence {
         smtp::extract(&mut evidence, &redacted.secrets);
         netinfo::extract(&mut evidence);
         dsn::extract(&mut evidence);
-        evidence
-            .items
-            .sort_by_key(|item| (item.line, item.end_line));
+        evidence.items.sort_by_key(|item| (item.line, item.end_line));
         attempts::assemble(&mut evidence, &redacted.secrets);
         evidence
     }
@@ -359,9 +330,7 @@ mod tests {
 
     #[test]
     fn title_and_charset_escapes_are_removed_whole() {
-        let lines = split_lines(
-            "\u{1b}]0;user@host: ~\u{7}$ telnet mx 25\n\u{1b}(B220 mx\u{1b}]2;t\u{1b}\\ ready\n",
-        );
+        let lines = split_lines("\u{1b}]0;user@host: ~\u{7}$ telnet mx 25\n\u{1b}(B220 mx\u{1b}]2;t\u{1b}\\ ready\n");
         assert_eq!(lines, vec!["$ telnet mx 25", "220 mx ready"]);
     }
 

@@ -34,14 +34,7 @@ fn result_of(text: &str) -> ConnectResult {
         ConnectResult::TimedOut
     } else if t.contains("refused") {
         ConnectResult::Refused
-    } else if t.contains("not known")
-        || t.contains("resolve")
-        || t.contains("unknown host")
-        || t.contains("nodename")
-        || t.contains("name resolution")
-        || t.contains("no address associated")
-        || t.contains("getaddrinfo")
-    {
+    } else if t.contains("not known") || t.contains("resolve") || t.contains("unknown host") || t.contains("nodename") || t.contains("name resolution") || t.contains("no address associated") || t.contains("getaddrinfo") {
         ConnectResult::NameNotFound
     } else {
         ConnectResult::Failed
@@ -51,151 +44,81 @@ fn result_of(text: &str) -> ConnectResult {
 static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     let table: Vec<(&str, fn(&regex::Captures) -> Option<ItemKind>)> = vec![
         // commands that open a connection
-        (
-            r"(?i)(?:^|[$#>]\s*)(?:telnet)\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\b",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
-        ),
-        (
-            r"(?i)(?:^|[$#>]\s*)(?:nc|ncat|netcat)\s+(?:-\S+\s+(?:\d+\s+)?)*(?P<host>[A-Za-z0-9][\w.:-]*)\s+(?P<port>\d{1,5})\b",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
-        ),
-        (
-            r"(?i)openssl\s+s_client\b.*?-connect\s+(?P<host>[\w.-]+):(?P<port>\d{1,5})",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
-        ),
-        (
-            r"(?i)(?:^|[$#>]\s*)swaks\b.*?(?:--server|-s)\s+(?P<host>[\w.-]+)(?::(?P<port>\d{1,5}))?",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
-        ),
-        (
-            r"(?i)Test-NetConnection\s+(?:-ComputerName\s+)?(?P<host>[\w.-]+)\s+-Port\s+(?P<port>\d{1,5})",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
-        ),
+        (r"(?i)(?:^|[$#>]\s*)(?:telnet)\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\b",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying)),
+        (r"(?i)(?:^|[$#>]\s*)(?:nc|ncat|netcat)\s+(?:-\S+\s+(?:\d+\s+)?)*(?P<host>[A-Za-z0-9][\w.:-]*)\s+(?P<port>\d{1,5})\b",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying)),
+        (r"(?i)openssl\s+s_client\b.*?-connect\s+(?P<host>[\w.-]+):(?P<port>\d{1,5})",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying)),
+        (r"(?i)(?:^|[$#>]\s*)swaks\b.*?(?:--server|-s)\s+(?P<host>[\w.-]+)(?::(?P<port>\d{1,5}))?",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying)),
+        (r"(?i)Test-NetConnection\s+(?:-ComputerName\s+)?(?P<host>[\w.-]+)\s+-Port\s+(?P<port>\d{1,5})",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying)),
         // progress and results
-        (
-            r"^\s*===\s*Trying\s+(?P<host>[\w.:-]+?):(?P<port>\d{1,5})\.*\s*$",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
-        ),
-        (r"^\s*Trying\s+(?P<host>[\w.:]+)\.\.\.", |c| {
-            connect(cap(c, "host"), None, ConnectResult::Trying)
-        }),
-        (
-            r"(?i)^\s*(?:===\s*)?Connected to\s+(?P<host>[\w.:-]+?)\.?(?:\s+\(.*\))?\.?\s*$",
-            |c| connect(cap(c, "host"), None, ConnectResult::Connected),
-        ),
-        (
-            r"(?i)^\s*Ncat: Connected to\s+(?P<host>[\w.:-]+?):(?P<port>\d{1,5})",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Connected),
-        ),
-        (
-            r"(?i)Connection to\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\s+port\b.*succeeded",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Connected),
-        ),
-        (r"^CONNECTED\(\w+\)", |_| {
-            connect("", None, ConnectResult::Connected)
-        }),
-        (r"(?i)TcpTestSucceeded\s*:\s*True", |_| {
-            connect("", None, ConnectResult::Connected)
-        }),
-        (r"(?i)TcpTestSucceeded\s*:\s*False", |_| {
-            connect("", None, ConnectResult::Failed)
-        }),
-        (
-            r"(?i)(?:nc|ncat|netcat):\s*connect to\s+(?P<host>[\w.:-]+)\s+port\s+(?P<port>\d{1,5}).*?failed:\s*(?P<why>.*)$",
-            |c| connect(cap(c, "host"), port_of(c), result_of(cap(c, "why"))),
-        ),
-        (
-            r"(?i)\*\*\*\s*Error connecting to\s+(?P<host>[\w.:-]+?):(?P<port>\d{1,5})",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Failed),
-        ),
-        (
-            r"(?i)Could not open connection to the host,? on port (?P<port>\d{1,5})",
-            |c| connect("", port_of(c), ConnectResult::Failed),
-        ),
-        (
-            r"(?i)TCP connect to \((?P<host>[\w.:-]+)\s*:\s*(?P<port>\d{1,5})\) failed",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Failed),
-        ),
-        (
-            r"(?i)^(?:telnet:|\*\*\*|connect:|.*?connect\(\)|.*IO::Socket\S*:\s*connect:|Ncat:)\s*(?:Unable to connect to remote host:\s*)?(?P<why>(?:Connection|Operation) timed out|timeout|Connection refused|No route to host|Network is unreachable|Connection reset by peer)",
-            |c| connect("", None, result_of(cap(c, "why"))),
-        ),
-        (
-            r"^\s*(?P<why>Connection timed out|Connection refused|Operation timed out|No route to host|Network is unreachable)\.?\s*$",
-            |c| connect("", None, result_of(cap(c, "why"))),
-        ),
-        (
-            r"(?i)(?:telnet|nc|ncat|swaks|curl|openssl|getaddrinfo|connect)\b.*?(?P<host>[A-Za-z][\w-]*(?:\.[\w-]+)+)?\S*?:?\s*(?P<why>Name or service not known|nodename nor servname provided|Temporary failure in name resolution|No address associated with hostname|Could not resolve host|could not resolve|Unknown host)",
-            |c| connect(cap(c, "host"), None, ConnectResult::NameNotFound),
-        ),
+        (r"^\s*===\s*Trying\s+(?P<host>[\w.:-]+?):(?P<port>\d{1,5})\.*\s*$",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying)),
+        (r"^\s*Trying\s+(?P<host>[\w.:]+)\.\.\.",
+         |c| connect(cap(c, "host"), None, ConnectResult::Trying)),
+        (r"(?i)^\s*(?:===\s*)?Connected to\s+(?P<host>[\w.:-]+?)\.?(?:\s+\(.*\))?\.?\s*$",
+         |c| connect(cap(c, "host"), None, ConnectResult::Connected)),
+        (r"(?i)^\s*Ncat: Connected to\s+(?P<host>[\w.:-]+?):(?P<port>\d{1,5})",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Connected)),
+        (r"(?i)Connection to\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\s+port\b.*succeeded",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Connected)),
+        (r"^CONNECTED\(\w+\)", |_| connect("", None, ConnectResult::Connected)),
+        (r"(?i)TcpTestSucceeded\s*:\s*True", |_| connect("", None, ConnectResult::Connected)),
+        (r"(?i)TcpTestSucceeded\s*:\s*False", |_| connect("", None, ConnectResult::Failed)),
+        (r"(?i)(?:nc|ncat|netcat):\s*connect to\s+(?P<host>[\w.:-]+)\s+port\s+(?P<port>\d{1,5}).*?failed:\s*(?P<why>.*)$",
+         |c| connect(cap(c, "host"), port_of(c), result_of(cap(c, "why")))),
+        (r"(?i)\*\*\*\s*Error connecting to\s+(?P<host>[\w.:-]+?):(?P<port>\d{1,5})",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Failed)),
+        (r"(?i)Could not open connection to the host,? on port (?P<port>\d{1,5})",
+         |c| connect("", port_of(c), ConnectResult::Failed)),
+        (r"(?i)TCP connect to \((?P<host>[\w.:-]+)\s*:\s*(?P<port>\d{1,5})\) failed",
+         |c| connect(cap(c, "host"), port_of(c), ConnectResult::Failed)),
+        (r"(?i)^(?:telnet:|\*\*\*|connect:|.*?connect\(\)|.*IO::Socket\S*:\s*connect:|Ncat:)\s*(?:Unable to connect to remote host:\s*)?(?P<why>(?:Connection|Operation) timed out|timeout|Connection refused|No route to host|Network is unreachable|Connection reset by peer)",
+         |c| connect("", None, result_of(cap(c, "why")))),
+        (r"^\s*(?P<why>Connection timed out|Connection refused|Operation timed out|No route to host|Network is unreachable)\.?\s*$",
+         |c| connect("", None, result_of(cap(c, "why")))),
+        (r"(?i)(?:telnet|nc|ncat|swaks|curl|openssl|getaddrinfo|connect)\b.*?(?P<host>[A-Za-z][\w-]*(?:\.[\w-]+)+)?\S*?:?\s*(?P<why>Name or service not known|nodename nor servname provided|Temporary failure in name resolution|No address associated with hostname|Could not resolve host|could not resolve|Unknown host)",
+         |c| connect(cap(c, "host"), None, ConnectResult::NameNotFound)),
         // addresses and names
-        (
-            r"\binet (?:addr:)?(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\b",
-            |c| local(cap(c, "addr")),
-        ),
-        (
-            r"(?i)IPv4 Address[ .]*:\s*(?P<addr>\d{1,3}(?:\.\d{1,3}){3})",
-            |c| local(cap(c, "addr")),
-        ),
-        (
-            r"(?i)\blocal\s+IP address\s+(?P<addr>\d{1,3}(?:\.\d{1,3}){3})",
-            |c| local(cap(c, "addr")),
-        ),
-        (
-            r"(?i)^(?P<rev>[\d.]+)\.in-addr\.arpa\.?\s+(?:\d+\s+)?(?:IN\s+)?PTR\s+(?P<name>\S+?)\.?\s*$",
-            |c| ptr(cap(c, "rev"), cap(c, "name")),
-        ),
-        (
-            r"(?i)^(?P<rev>[\d.]+)\.in-addr\.arpa\.?\s+(?:domain name pointer|name\s*=)\s*(?P<name>\S+?)\.?\s*$",
-            |c| ptr(cap(c, "rev"), cap(c, "name")),
-        ),
-        (
-            r"(?i)^Host\s+(?P<name>\S+?)\.?\s+not found:\s*\d?\(?(?:NXDOMAIN|SERVFAIL)",
-            |c| name_error(cap(c, "name")),
-        ),
-        (
-            r"(?i)server can't find\s+(?P<name>\S+?)\.?:\s*(?:NXDOMAIN|SERVFAIL)",
-            |c| name_error(cap(c, "name")),
-        ),
+        (r"\binet (?:addr:)?(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\b",
+         |c| local(cap(c, "addr"))),
+        (r"(?i)IPv4 Address[ .]*:\s*(?P<addr>\d{1,3}(?:\.\d{1,3}){3})",
+         |c| local(cap(c, "addr"))),
+        (r"(?i)\blocal\s+IP address\s+(?P<addr>\d{1,3}(?:\.\d{1,3}){3})",
+         |c| local(cap(c, "addr"))),
+        (r"(?i)^(?P<rev>[\d.]+)\.in-addr\.arpa\.?\s+(?:\d+\s+)?(?:IN\s+)?PTR\s+(?P<name>\S+?)\.?\s*$",
+         |c| ptr(cap(c, "rev"), cap(c, "name"))),
+        (r"(?i)^(?P<rev>[\d.]+)\.in-addr\.arpa\.?\s+(?:domain name pointer|name\s*=)\s*(?P<name>\S+?)\.?\s*$",
+         |c| ptr(cap(c, "rev"), cap(c, "name"))),
+        (r"(?i)^Host\s+(?P<name>\S+?)\.?\s+not found:\s*\d?\(?(?:NXDOMAIN|SERVFAIL)",
+         |c| name_error(cap(c, "name"))),
+        (r"(?i)server can't find\s+(?P<name>\S+?)\.?:\s*(?:NXDOMAIN|SERVFAIL)",
+         |c| name_error(cap(c, "name"))),
         // which network a session ran from
-        (
-            r"(?i)\b(?P<label>dial-?up|ppp0|broadband|a?dsl|vdsl|cable modem|fib(?:re|er) line|hotspot|tether(?:ing|ed)?|mobile data|4g|lte|vpn|home network|office network|guest wi-?fi|another network|different network|other network)\b",
-            |c| {
-                Some(ItemKind::NetworkHint {
-                    label: normalise_network(cap(c, "label")),
-                })
-            },
-        ),
+        (r"(?i)\b(?P<label>dial-?up|ppp0|broadband|a?dsl|vdsl|cable modem|fib(?:re|er) line|hotspot|tether(?:ing|ed)?|mobile data|4g|lte|vpn|home network|office network|guest wi-?fi|another network|different network|other network)\b",
+         |c| Some(ItemKind::NetworkHint { label: normalise_network(cap(c, "label")) })),
     ];
     table
         .into_iter()
-        .map(|(pattern, make)| Pattern {
-            re: Regex::new(pattern).unwrap(),
-            make,
-        })
+        .map(|(pattern, make)| Pattern { re: Regex::new(pattern).unwrap(), make })
         .collect()
 });
 
 fn local(addr: &str) -> Option<ItemKind> {
-    (!addr.starts_with("127.") && !addr.starts_with("255.") && addr != "0.0.0.0").then(|| {
-        ItemKind::LocalAddress {
-            address: addr.to_string(),
-        }
-    })
+    (!addr.starts_with("127.") && !addr.starts_with("255.") && addr != "0.0.0.0")
+        .then(|| ItemKind::LocalAddress { address: addr.to_string() })
 }
 
 fn ptr(reversed: &str, name: &str) -> Option<ItemKind> {
     let address: Vec<&str> = reversed.split('.').rev().collect();
-    Some(ItemKind::Ptr {
-        address: address.join("."),
-        name: name.to_string(),
-    })
+    Some(ItemKind::Ptr { address: address.join("."), name: name.to_string() })
 }
 
 fn name_error(name: &str) -> Option<ItemKind> {
-    Some(ItemKind::NameError {
-        name: name.trim_end_matches('.').to_string(),
-    })
+    Some(ItemKind::NameError { name: name.trim_end_matches('.').to_string() })
 }
 
 fn normalise_network(label: &str) -> String {
@@ -208,11 +131,8 @@ fn normalise_network(label: &str) -> String {
     }
 }
 
-static DIG_NXDOMAIN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"status:\s*(?:NXDOMAIN|SERVFAIL)").unwrap());
-static DIG_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^;(?P<name>[\w.-]+?)\.?\s+(?:IN\s+)?(?:A|AAAA|MX|PTR|TXT)\b").unwrap()
-});
+static DIG_NXDOMAIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"status:\s*(?:NXDOMAIN|SERVFAIL)").unwrap());
+static DIG_QUESTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^;(?P<name>[\w.-]+?)\.?\s+(?:IN\s+)?(?:A|AAAA|MX|PTR|TXT)\b").unwrap());
 
 pub fn extract(evidence: &mut Evidence) {
     let mut found = Vec::new();
@@ -227,10 +147,7 @@ pub fn extract(evidence: &mut Evidence) {
             }
             continue;
         }
-        if let Some(kind) = PATTERNS
-            .iter()
-            .find_map(|p| p.re.captures(line).and_then(|c| (p.make)(&c)))
-        {
+        if let Some(kind) = PATTERNS.iter().find_map(|p| p.re.captures(line).and_then(|c| (p.make)(&c))) {
             found.push((no, kind));
         }
     }
@@ -265,30 +182,15 @@ mod tests {
         let k = kinds("$ telnet smtp.example.com 25\nTrying 192.0.2.10...\ntelnet: Unable to connect to remote host: Connection timed out\n");
         assert_eq!(k.len(), 3);
         assert!(matches!(&k[0], ItemKind::Connect { port: Some(25), .. }));
-        assert!(matches!(
-            &k[2],
-            ItemKind::Connect {
-                result: ConnectResult::TimedOut,
-                ..
-            }
-        ));
+        assert!(matches!(&k[2], ItemKind::Connect { result: ConnectResult::TimedOut, .. }));
     }
 
     #[test]
     fn addresses_ptr_and_nxdomain() {
         let k = kinds("ppp0: flags=4305<UP>\n        inet 198.51.100.7  netmask 255.255.255.255\n7.100.51.198.in-addr.arpa domain name pointer dialup-7.example.net.\nHost smtp.exmaple.com not found: 3(NXDOMAIN)\n");
-        assert!(k.contains(&ItemKind::LocalAddress {
-            address: "198.51.100.7".into()
-        }));
-        assert!(k.contains(&ItemKind::Ptr {
-            address: "198.51.100.7".into(),
-            name: "dialup-7.example.net".into()
-        }));
-        assert!(k.contains(&ItemKind::NameError {
-            name: "smtp.exmaple.com".into()
-        }));
-        assert!(k.contains(&ItemKind::NetworkHint {
-            label: "dial-up".into()
-        }));
+        assert!(k.contains(&ItemKind::LocalAddress { address: "198.51.100.7".into() }));
+        assert!(k.contains(&ItemKind::Ptr { address: "198.51.100.7".into(), name: "dialup-7.example.net".into() }));
+        assert!(k.contains(&ItemKind::NameError { name: "smtp.exmaple.com".into() }));
+        assert!(k.contains(&ItemKind::NetworkHint { label: "dial-up".into() }));
     }
 }

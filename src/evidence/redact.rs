@@ -84,8 +84,9 @@ static PROMPT_334: LazyLock<Regex> =
 static REPLY_CODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:(?:S:|<-|<~|<<<|<\*\*|<)\s*)?[2-5]\d\d(?:[ -]|$)").unwrap()
 });
-static CLIENT_PREFIX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?P<pre>\s*(?:C:|->|~>|>>>|>)?\s*)(?P<body>\S+)\s*$").unwrap());
+static CLIENT_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<pre>\s*(?:C:|->|~>|>>>|>)?\s*)(?P<body>\S+)\s*$").unwrap()
+});
 static URL_CREDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?P<pre>\b[a-z][a-z0-9+.-]*://)(?P<cred>[^/\s:@]+:[^/\s@]+)@").unwrap()
 });
@@ -110,9 +111,7 @@ static PASSWORD_NOTE: LazyLock<Regex> = LazyLock::new(|| {
 enum Expect {
     Nothing,
     /// AUTH LOGIN: next is the username unless a prompt says otherwise.
-    Login {
-        next: SecretKind,
-    },
+    Login { next: SecretKind },
     Plain,
     Challenge,
     Token,
@@ -134,12 +133,7 @@ pub fn redact_lines(lines: &[String]) -> Redacted {
     out
 }
 
-fn redact_line(
-    line: &str,
-    expect: Expect,
-    no: usize,
-    secrets: &mut Vec<SecretAt>,
-) -> (String, Expect) {
+fn redact_line(line: &str, expect: Expect, no: usize, secrets: &mut Vec<SecretAt>) -> (String, Expect) {
     if let Some(caps) = AUTH_CMD.captures(line) {
         if !REPLY_CODE.is_match(line) && looks_like_auth_command(&caps["pre"]) {
             return redact_auth_command(line, &caps, no, secrets);
@@ -164,24 +158,15 @@ fn redact_line(
             };
             record(secrets, no, kind, body);
             let next = match expect {
-                Expect::Login {
-                    next: SecretKind::Username,
-                } => Expect::Login {
+                Expect::Login { next: SecretKind::Username } => Expect::Login {
                     next: SecretKind::Password,
                 },
                 _ => Expect::Nothing,
             };
-            return (
-                format!("{}{}", &caps["pre"], marker(kind, body.len())),
-                next,
-            );
+            return (format!("{}{}", &caps["pre"], marker(kind, body.len())), next);
         }
     }
-    let keep_expect = if line.trim().is_empty() {
-        expect
-    } else {
-        Expect::Nothing
-    };
+    let keep_expect = if line.trim().is_empty() { expect } else { Expect::Nothing };
     (redact_inline(line, no, secrets), keep_expect)
 }
 
@@ -191,9 +176,7 @@ fn looks_like_auth_command(pre: &str) -> bool {
     let before = &before[..before.len().saturating_sub(4)];
     let before = before.trim();
     before.is_empty()
-        || ["C:", "->", "~>", ">>>", ">"]
-            .iter()
-            .any(|p| before.ends_with(p))
+        || ["C:", "->", "~>", ">>>", ">"].iter().any(|p| before.ends_with(p))
 }
 
 fn redact_auth_command(
@@ -229,17 +212,8 @@ fn redact_auth_command(
         _ => SecretKind::ChallengeResponse,
     };
     record(secrets, no, kind, init.as_str());
-    let text = format!(
-        "{}{} {}",
-        &caps["pre"],
-        &caps["mech"],
-        marker(kind, init.len())
-    );
-    let after = if mech == "LOGIN" {
-        next
-    } else {
-        Expect::Nothing
-    };
+    let text = format!("{}{} {}", &caps["pre"], &caps["mech"], marker(kind, init.len()));
+    let after = if mech == "LOGIN" { next } else { Expect::Nothing };
     (text, after)
 }
 
@@ -247,17 +221,11 @@ fn redact_auth_command(
 fn expect_after_prompt(expect: Expect, arg: &str) -> Expect {
     let decoded = decode_prompt(arg).to_ascii_lowercase();
     match expect {
-        Expect::Login { .. } | Expect::Nothing
-            if decoded.starts_with("username") || decoded.starts_with("user") =>
-        {
-            Expect::Login {
-                next: SecretKind::Username,
-            }
+        Expect::Login { .. } | Expect::Nothing if decoded.starts_with("username") || decoded.starts_with("user") => {
+            Expect::Login { next: SecretKind::Username }
         }
         Expect::Login { .. } | Expect::Nothing if decoded.starts_with("password") => {
-            Expect::Login {
-                next: SecretKind::Password,
-            }
+            Expect::Login { next: SecretKind::Password }
         }
         Expect::Nothing => Expect::Nothing,
         other => other,
@@ -290,13 +258,7 @@ fn redact_inline(line: &str, no: usize, secrets: &mut Vec<SecretAt>) -> String {
     text
 }
 
-fn replace_cred(
-    text: &str,
-    re: &Regex,
-    kind: SecretKind,
-    no: usize,
-    secrets: &mut Vec<SecretAt>,
-) -> String {
+fn replace_cred(text: &str, re: &Regex, kind: SecretKind, no: usize, secrets: &mut Vec<SecretAt>) -> String {
     re.replace_all(text, |caps: &regex::Captures| {
         let cred = &caps["cred"];
         if cred.starts_with("<redacted:") {
@@ -342,19 +304,13 @@ mod tests {
     #[test]
     fn prefixed_auth_plain_on_next_line_is_redacted() {
         let r = redact("C: AUTH PLAIN\nS: 334 \nC: AGFsaWNlAHMzY3IzdA==\nS: 235 ok");
-        assert_eq!(
-            r.lines[2],
-            "C: <redacted: AUTH PLAIN credentials, 20 bytes>"
-        );
+        assert_eq!(r.lines[2], "C: <redacted: AUTH PLAIN credentials, 20 bytes>");
     }
 
     #[test]
     fn inline_auth_plain_blob_is_redacted() {
         let r = redact("-> AUTH PLAIN AGFsaWNlAHMzY3IzdA==");
-        assert_eq!(
-            r.lines[0],
-            "-> AUTH PLAIN <redacted: AUTH PLAIN credentials, 20 bytes>"
-        );
+        assert_eq!(r.lines[0], "-> AUTH PLAIN <redacted: AUTH PLAIN credentials, 20 bytes>");
     }
 
     #[test]

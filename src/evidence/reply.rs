@@ -23,21 +23,9 @@ pub fn parse_reply_line(body: &str) -> Option<ReplyLine<'_>> {
     }
     let code = body[..3].parse().ok()?;
     match bytes.get(3) {
-        None => Some(ReplyLine {
-            code,
-            continued: false,
-            rest: "",
-        }),
-        Some(b' ') | Some(b'\t') => Some(ReplyLine {
-            code,
-            continued: false,
-            rest: body[4..].trim(),
-        }),
-        Some(b'-') => Some(ReplyLine {
-            code,
-            continued: true,
-            rest: body[4..].trim(),
-        }),
+        None => Some(ReplyLine { code, continued: false, rest: "" }),
+        Some(b' ') | Some(b'\t') => Some(ReplyLine { code, continued: false, rest: body[4..].trim() }),
+        Some(b'-') => Some(ReplyLine { code, continued: true, rest: body[4..].trim() }),
         _ => None,
     }
 }
@@ -65,9 +53,7 @@ pub fn find_status(text: &str) -> Option<Status> {
 /// Parses a bare status value such as a DSN `Status: 5.1.1` field.
 pub fn parse_status(value: &str) -> Option<Status> {
     let value = value.trim();
-    let token = value
-        .split(|c: char| c.is_whitespace() || c == '(')
-        .next()?;
+    let token = value.split(|c: char| c.is_whitespace() || c == '(').next()?;
     let mut parts = token.split('.');
     let status = Status {
         class: parts.next()?.parse().ok()?,
@@ -149,18 +135,8 @@ mod tests {
 
     #[test]
     fn statuses_in_every_common_spelling() {
-        assert_eq!(
-            find_status("authorization failed (#5.7.0)")
-                .unwrap()
-                .to_string(),
-            "5.7.0"
-        );
-        assert_eq!(
-            find_status("5.1.1 <a@example.com>: no")
-                .unwrap()
-                .to_string(),
-            "5.1.1"
-        );
+        assert_eq!(find_status("authorization failed (#5.7.0)").unwrap().to_string(), "5.7.0");
+        assert_eq!(find_status("5.1.1 <a@example.com>: no").unwrap().to_string(), "5.1.1");
         assert!(find_status("from 5.1.1.1 port").is_none());
         assert!(parse_status("5.1.1 (user unknown)").is_some());
         assert!(parse_status("smtp; 550").is_none());
@@ -173,13 +149,7 @@ mod tests {
         assert!(rest.starts_with("5.1.1"));
         assert!(find_embedded("The server responded: 535 Authentication failed").is_some());
         assert!(find_embedded("we sent 550 messages today").is_none());
-        assert_eq!(
-            phase_hint("(in reply to RCPT TO command)"),
-            Some(Phase::Rcpt)
-        );
-        assert_eq!(
-            phase_hint("(in reply to end of DATA command)"),
-            Some(Phase::Message)
-        );
+        assert_eq!(phase_hint("(in reply to RCPT TO command)"), Some(Phase::Rcpt));
+        assert_eq!(phase_hint("(in reply to end of DATA command)"), Some(Phase::Message));
     }
 }

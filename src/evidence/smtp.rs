@@ -17,10 +17,7 @@ enum Dir {
 }
 
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^\s*\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s+",
-    )
-    .unwrap()
+    Regex::new(r"^\s*\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s+").unwrap()
 });
 
 /// Splits a line into its direction marker and body.
@@ -66,23 +63,12 @@ fn parse_command(body: &str) -> Option<(String, String)> {
     let caps = COMMAND.captures(body.trim())?;
     let verb = caps[1].trim_end_matches(':').to_ascii_uppercase();
     let verb = verb.split_whitespace().next().unwrap_or("").to_string();
-    let arg = caps
-        .get(2)
-        .map(|m| m.as_str().trim().to_string())
-        .unwrap_or_default();
-    if arg.is_empty()
-        && !matches!(
-            verb.as_str(),
-            "DATA" | "QUIT" | "STARTTLS" | "RSET" | "NOOP" | "HELP"
-        )
-    {
+    let arg = caps.get(2).map(|m| m.as_str().trim().to_string()).unwrap_or_default();
+    if arg.is_empty() && !matches!(verb.as_str(), "DATA" | "QUIT" | "STARTTLS" | "RSET" | "NOOP" | "HELP") {
         return None;
     }
     // unprefixed prose like "Data was lost" is not a command
-    if !body.trim().eq_ignore_ascii_case(&verb)
-        && arg.contains(' ')
-        && !matches!(verb.as_str(), "MAIL" | "RCPT" | "AUTH" | "BDAT")
-    {
+    if !body.trim().eq_ignore_ascii_case(&verb) && arg.contains(' ') && !matches!(verb.as_str(), "MAIL" | "RCPT" | "AUTH" | "BDAT") {
         return None;
     }
     Some((verb, arg))
@@ -232,8 +218,7 @@ impl Dialogue<'_> {
         }
         if phase == Phase::Auth && p.code == 334 {
             let decoded = redact::decode_prompt(p.texts.first().map(String::as_str).unwrap_or(""));
-            self.evidence
-                .push(ItemKind::AuthPrompt { decoded }, p.first, last);
+            self.evidence.push(ItemKind::AuthPrompt { decoded }, p.first, last);
             return;
         }
         let joined = p.texts.join(" ");
@@ -243,13 +228,7 @@ impl Dialogue<'_> {
             self.in_data = true;
         }
         self.evidence.push(
-            ItemKind::Reply(Reply {
-                code: p.code,
-                status,
-                text,
-                phase,
-                quoted: false,
-            }),
+            ItemKind::Reply(Reply { code: p.code, status, text, phase, quoted: false }),
             p.first,
             last.max(p.first),
         );
@@ -262,8 +241,7 @@ impl Dialogue<'_> {
             return;
         }
         let params = words.next().unwrap_or("").trim().to_string();
-        self.evidence
-            .push(ItemKind::Capability { keyword, params }, no, no);
+        self.evidence.push(ItemKind::Capability { keyword, params }, no, no);
     }
 
     /// A reply quoted in prose; folded continuation lines are joined.
@@ -291,13 +269,7 @@ impl Dialogue<'_> {
         let status = reply::find_status(&joined);
         let text = reply::strip_leading_status(&joined).to_string();
         self.evidence.push(
-            ItemKind::Reply(Reply {
-                code,
-                status,
-                text,
-                phase,
-                quoted: true,
-            }),
+            ItemKind::Reply(Reply { code, status, text, phase, quoted: true }),
             no,
             last,
         );
@@ -313,8 +285,9 @@ fn continues_quote(next: &str) -> bool {
         && !next.trim_start().starts_with("--")
 }
 
-static LOG_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s").unwrap());
+static LOG_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s").unwrap()
+});
 
 /// Syslog lines start with a date; a reply code can only be inside them.
 fn looks_like_log_line(text: &str) -> bool {
@@ -329,13 +302,7 @@ mod tests {
     fn replies(text: &str) -> Vec<(u16, Phase, String)> {
         Evidence::from_text(text)
             .replies()
-            .map(|(_, r)| {
-                (
-                    r.code,
-                    r.phase,
-                    r.status.map(|s| s.to_string()).unwrap_or_default(),
-                )
-            })
+            .map(|(_, r)| (r.code, r.phase, r.status.map(|s| s.to_string()).unwrap_or_default()))
             .collect()
     }
 
@@ -349,20 +316,10 @@ mod tests {
 
     #[test]
     fn prefixed_forms_are_read() {
-        for (s, c) in [
-            ("S:", "C:"),
-            ("<-", "->"),
-            ("<~", "~>"),
-            ("<<<", ">>>"),
-            ("<", ">"),
-        ] {
+        for (s, c) in [("S:", "C:"), ("<-", "->"), ("<~", "~>"), ("<<<", ">>>"), ("<", ">")] {
             let text = format!("{s} 220 mx\n{c} EHLO me\n{s} 250-mx\n{s} 250 STARTTLS\n{c} AUTH LOGIN\n{s} 535 5.7.8 bad\n");
             let e = Evidence::from_text(&text);
-            let caps: Vec<_> = e
-                .items
-                .iter()
-                .filter(|i| matches!(i.kind, ItemKind::Capability { .. }))
-                .collect();
+            let caps: Vec<_> = e.items.iter().filter(|i| matches!(i.kind, ItemKind::Capability { .. })).collect();
             assert_eq!(caps.len(), 1, "{s}");
             let last = e.replies().last().unwrap().1.clone();
             assert_eq!((last.code, last.phase), (535, Phase::Auth), "{s}");

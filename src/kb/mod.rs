@@ -50,24 +50,13 @@ pub enum CompiledMatcher {
         text: Option<Regex>,
     },
     Line(Regex),
-    Field {
-        name: String,
-        value: Option<Regex>,
-    },
-    Connect {
-        result: Option<Vec<crate::evidence::ConnectResult>>,
-        port: Option<Vec<u16>>,
-    },
+    Field { name: String, value: Option<Regex> },
+    Connect { result: Option<Vec<crate::evidence::ConnectResult>>, port: Option<Vec<u16>> },
     Capability(String),
     Command(String),
     NameError,
     Ptr,
-    Attempts {
-        failed: Vec<Outcome>,
-        worked: Vec<Outcome>,
-        differ: Difference,
-        same_credentials: bool,
-    },
+    Attempts { failed: Vec<Outcome>, worked: Vec<Outcome>, differ: Difference, same_credentials: bool },
     Outcome(Vec<Outcome>),
     All(Vec<CompiledMatcher>),
     Any(Vec<CompiledMatcher>),
@@ -101,16 +90,10 @@ impl CodePattern {
     }
 
     pub fn matches(&self, code: u16) -> bool {
-        let digits = [
-            (code / 100) as u8,
-            (code / 10 % 10) as u8,
-            (code % 10) as u8,
-        ];
-        self.0.iter().any(|alt| {
-            alt.iter()
-                .zip(digits)
-                .all(|(want, got)| want.is_none_or(|w| w == got))
-        })
+        let digits = [(code / 100) as u8, (code / 10 % 10) as u8, (code % 10) as u8];
+        self.0
+            .iter()
+            .any(|alt| alt.iter().zip(digits).all(|(want, got)| want.is_none_or(|w| w == got)))
     }
 }
 
@@ -124,17 +107,13 @@ impl StatusPattern {
             .map(|alt| {
                 let parts: Vec<&str> = alt.trim().split('.').collect();
                 if parts.len() != 3 {
-                    return Err(format!(
-                        "status pattern {text:?}: write class.subject.detail, like \"5.7.*\""
-                    ));
+                    return Err(format!("status pattern {text:?}: write class.subject.detail, like \"5.7.*\""));
                 }
                 let mut out = [None; 3];
                 for (slot, part) in out.iter_mut().zip(parts) {
                     *slot = match part {
                         "*" | "x" | "X" => None,
-                        n => Some(n.parse().map_err(|_| {
-                            format!("status pattern {text:?}: {n:?} is not a number or *")
-                        })?),
+                        n => Some(n.parse().map_err(|_| format!("status pattern {text:?}: {n:?} is not a number or *"))?),
                     };
                 }
                 Ok(out)
@@ -145,11 +124,9 @@ impl StatusPattern {
 
     pub fn matches(&self, status: Status) -> bool {
         let got = [status.class as u16, status.subject, status.detail];
-        self.0.iter().any(|alt| {
-            alt.iter()
-                .zip(got)
-                .all(|(want, g)| want.is_none_or(|w| w == g))
-        })
+        self.0
+            .iter()
+            .any(|alt| alt.iter().zip(got).all(|(want, g)| want.is_none_or(|w| w == g)))
     }
 }
 
@@ -171,12 +148,7 @@ pub struct KnowledgeBase {
 
 impl Default for Taxonomy {
     fn default() -> Self {
-        Taxonomy {
-            owners: vec![],
-            causes: vec![],
-            agent_facts: vec![],
-            reasons: vec![],
-        }
+        Taxonomy { owners: vec![], causes: vec![], agent_facts: vec![], reasons: vec![] }
     }
 }
 
@@ -212,11 +184,7 @@ impl KnowledgeBase {
     }
 
     pub fn from_sources(files: &[SourceFile]) -> Result<KnowledgeBase, KbError> {
-        let load::Parsed {
-            mut kb,
-            mut problems,
-            complete,
-        } = load::parse(files);
+        let load::Parsed { mut kb, mut problems, complete } = load::parse(files);
         if complete {
             kb.build_index();
             problems.extend(validate::validate(&kb, files));
@@ -225,9 +193,7 @@ impl KnowledgeBase {
             return Ok(kb);
         }
         // file by file, top to bottom, the way an editor walks them
-        problems.sort_by(|a, b| {
-            (&a.at.file, a.at.line, a.at.col).cmp(&(&b.at.file, b.at.line, b.at.col))
-        });
+        problems.sort_by(|a, b| (&a.at.file, a.at.line, a.at.col).cmp(&(&b.at.file, b.at.line, b.at.col)));
         Err(KbError::Invalid(problems))
     }
 
@@ -264,10 +230,7 @@ impl KnowledgeBase {
 
     /// The question that settles `fact`, if the agent can be asked about it.
     pub fn question_for(&self, fact: &str) -> Option<&Question> {
-        self.index
-            .question_for_fact
-            .get(fact)
-            .map(|&i| &self.questions[i].value)
+        self.index.question_for_fact.get(fact).map(|&i| &self.questions[i].value)
     }
 
     pub fn node(&self, id: &str) -> Option<&Node> {
@@ -275,17 +238,11 @@ impl KnowledgeBase {
     }
 
     pub fn diagnosis(&self, id: &str) -> Option<&Diagnosis> {
-        self.index
-            .diagnoses
-            .get(id)
-            .map(|&i| &self.diagnoses[i].value)
+        self.index.diagnoses.get(id).map(|&i| &self.diagnoses[i].value)
     }
 
     pub fn suspect(&self, id: &str) -> Option<&Suspect> {
-        self.index
-            .suspects
-            .get(id)
-            .map(|&i| &self.suspects[i].value)
+        self.index.suspects.get(id).map(|&i| &self.suspects[i].value)
     }
 
     pub fn cause(&self, id: &str) -> Option<&CauseDef> {
@@ -340,11 +297,7 @@ mod tests {
         assert!(c.matches(550) && c.matches(421) && !c.matches(450));
         assert!(CodePattern::parse("5x").is_err());
         let s = StatusPattern::parse("5.7.*|*.1.1").unwrap();
-        let st = |a, b, c| Status {
-            class: a,
-            subject: b,
-            detail: c,
-        };
+        let st = |a, b, c| Status { class: a, subject: b, detail: c };
         assert!(s.matches(st(5, 7, 26)) && s.matches(st(4, 1, 1)) && !s.matches(st(5, 2, 2)));
     }
 }

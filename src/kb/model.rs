@@ -119,11 +119,7 @@ pub enum Matcher {
     /// Any line of the transcript, by regex.
     Line(String),
     /// A header or DSN field, by name (case-insensitive) and value regex.
-    Field {
-        name: String,
-        #[serde(default)]
-        value: Option<String>,
-    },
+    Field { name: String, #[serde(default)] value: Option<String> },
     /// A connection attempt's TCP/DNS result.
     Connect {
         #[serde(default)]
@@ -204,16 +200,12 @@ impl Node {
     /// Every node or diagnosis this node can lead to.
     pub fn targets(&self) -> Vec<&str> {
         match self {
-            Node::Switch {
-                cases, otherwise, ..
-            } => cases
+            Node::Switch { cases, otherwise, .. } => cases
                 .iter()
                 .map(|c| c.then.as_str())
                 .chain(std::iter::once(otherwise.as_str()))
                 .collect(),
-            Node::Ask {
-                yes, no, unknown, ..
-            } => vec![yes, no, unknown],
+            Node::Ask { yes, no, unknown, .. } => vec![yes, no, unknown],
         }
     }
 }

@@ -37,10 +37,7 @@ pub enum ReportError {
 /// Renders a packet. Interim plain rendering until the Tera templates land.
 pub fn render(input: &PacketInput, _format: PacketFormat) -> Result<String, ReportError> {
     let v = input.verdict;
-    let mut out = format!(
-        "Ticket {}: {} ({}, owner {})\n\n",
-        input.ticket, v.title, v.cause, v.owner
-    );
+    let mut out = format!("Ticket {}: {} ({}, owner {})\n\n", input.ticket, v.title, v.cause, v.owner);
     for f in &v.findings {
         for r in &f.refs {
             out.push_str(&format!("  line {}: {}\n", r.line, r.quote));
