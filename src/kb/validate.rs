@@ -42,7 +42,31 @@ impl Validator<'_> {
         }
     }
 
+    /// A cause listed twice in the taxonomy, pointed at both times.
+    fn duplicate_causes(&mut self) {
+        let mut ids = RefLocator::default();
+        let mut first: HashMap<&str, Origin> = HashMap::new();
+        for cause in &self.kb.taxonomy.causes {
+            let at = ids.find(
+                self.files,
+                &self.taxonomy_at(),
+                &format!("id: \"{}\"", cause.id),
+            );
+            match first.get(cause.id.as_str()) {
+                Some(earlier) => self.problems.push(
+                    Problem::new(at, format!("cause \"{}\" is listed twice", cause.id))
+                        .note(earlier.clone(), "first listed here")
+                        .hint("remove one; a cause has one owner and one reason"),
+                ),
+                None => {
+                    first.insert(&cause.id, at);
+                }
+            }
+        }
+    }
+
     fn taxonomy(&mut self) {
+        self.duplicate_causes();
         let t = &self.kb.taxonomy;
         for cause in &t.causes {
             if !t.owners.contains(&cause.owner) {
