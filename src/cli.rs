@@ -230,8 +230,15 @@ impl Output {
         if path.is_dir() {
             anyhow::bail!("cannot write {}: it is a folder", path.display());
         }
-        let temp = tempfile::Builder::new()
-            .prefix(".mailtriage-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".mailtriage-");
+        // a results file, not a secret: the mode a new file would get
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let temp = builder
             .tempfile_in(dir)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e)))?;
         Ok(Output::File { temp: std::io::BufWriter::new(temp), path: path.to_path_buf() })
@@ -287,6 +294,12 @@ mod tests {
         out.write_all(b"new\n").unwrap();
         out.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o044, 0o044, "results are readable by others, like any new file");
+        }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
