@@ -113,7 +113,12 @@ record {\"id\": ..., \"transcript\": ..., \"answers\": {\"receive_works\": \"yes
 Folders are walked recursively; files ending .txt .eml .log .msg .mbox .text .jsonl
 or with no ending are read. Each result names cause, owner, reason (Sisimai's
 vocabulary), confidence, pending facts (answer them to confirm or change the
-result) and the evidence lines behind it.";
+result) and the evidence lines behind it.
+
+Limits: a transcript is read up to 64 MiB; longer input is cut there and the
+result notes it. Any line ends (LF, CRLF, CR), terminal escapes and invalid
+UTF-8 (decoded lossily, noted) are accepted. A missing or unreadable path is
+reported as its own result and the other paths are still classified.";
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
@@ -135,6 +140,10 @@ pub struct ClassifyArgs {
     /// Worker threads [default: 0, every core]. Output keeps input order whatever N is.
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Write the results to FILE instead of stdout. The file is written
+    /// whole or not at all (a temporary file renamed at the end).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,7 +392,8 @@ pub fn parse_answers(kb: &KnowledgeBase, raw: &[String]) -> anyhow::Result<Answe
 
 fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let global = parse_answers(kb, &args.answers)?;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+    let output = Output::open(args.output.as_deref())?;
+    let format = args.format.unwrap_or(if output.is_terminal() {
         Format::Table
     } else {
         Format::Jsonl
@@ -403,17 +413,119 @@ fn run_classify(kb: &KnowledgeBase, args: ClassifyArgs) -> anyhow::Result<ExitCo
         progress: std::io::stderr().is_terminal(),
         show_usernames: args.show_usernames,
     };
-    let out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
-    let (summary, _) = batch::run(
+    let (summary, output) = batch::run(
         kb,
         ticket::stream(&paths, args.jsonl),
         &global,
         &options,
-        out,
+        output,
     )?;
+    output.commit()?;
     Ok(if summary.all_classified {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Where results go: stdout, or a file that appears whole or not at all.
+enum Output {
+    Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
+    /// A temporary file beside the target, renamed over it by [`Output::commit`];
+    /// dropped without a commit, it is deleted.
+    File { temp: std::io::BufWriter<tempfile::NamedTempFile>, path: PathBuf },
+}
+
+impl Output {
+    /// Opens the output; a file that cannot be written fails here, before any work.
+    fn open(path: Option<&std::path::Path>) -> anyhow::Result<Output> {
+        let Some(path) = path else {
+            return Ok(Output::Stdout(std::io::BufWriter::with_capacity(
+                256 * 1024,
+                std::io::stdout().lock(),
+            )));
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        if path.is_dir() {
+            anyhow::bail!("cannot write {}: it is a folder", path.display());
+        }
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".mailtriage-");
+        // a results file, not a secret: the mode a new file would get
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let temp = builder
+            .tempfile_in(dir)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e)))?;
+        Ok(Output::File { temp: std::io::BufWriter::new(temp), path: path.to_path_buf() })
+    }
+
+    fn is_terminal(&self) -> bool {
+        matches!(self, Output::Stdout(out) if out.get_ref().is_terminal())
+    }
+
+    /// Moves a finished file into place.
+    fn commit(self) -> anyhow::Result<()> {
+        if let Output::Stdout(mut out) = self {
+            out.flush()?;
+            return Ok(());
+        }
+        if let Output::File { temp, path } = self {
+            let temp = temp.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+            temp.persist(&path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e.error)))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Stdout(out) => out.write(buf),
+            Output::File { temp, .. } => temp.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.flush(),
+            Output::File { temp, .. } => temp.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn an_output_file_dropped_before_commit_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        std::fs::write(&path, "old\n").unwrap();
+        let mut out = Output::open(Some(&path)).unwrap();
+        out.write_all(b"half a result").unwrap();
+        drop(out);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let mut out = Output::open(Some(&path)).unwrap();
+        out.write_all(b"new\n").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o044, 0o044, "results are readable by others, like any new file");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }

@@ -253,7 +253,7 @@ impl Evidence {
             }
             return evidence;
         }
-        match std::str::from_utf8(bytes) {
+        let mut evidence = match std::str::from_utf8(bytes) {
             Ok(text) => Evidence::from_text(text),
             Err(_) => {
                 let text = String::from_utf8_lossy(bytes);
@@ -263,7 +263,9 @@ impl Evidence {
                     .push("input was not valid UTF-8; decoded lossily".to_string());
                 evidence
             }
-        }
+        };
+        evidence.notes.extend(input_notes(bytes));
+        evidence
     }
 
     /// Extracts evidence from a transcript.
@@ -328,6 +330,18 @@ impl Evidence {
     }
 }
 
+/// Remarks on input that is not a transcript at all, so an empty result
+/// explains itself.
+fn input_notes(bytes: &[u8]) -> Option<String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Some("the transcript is empty".to_string());
+    }
+    // the test git and grep use: text files do not hold NUL bytes
+    let head = &bytes[..bytes.len().min(8192)];
+    head.contains(&0)
+        .then(|| "input looks binary (it holds NUL bytes); only its text was read".to_string())
+}
+
 /// Splits on LF, CRLF and bare CR, and strips terminal escape sequences.
 fn split_lines(text: &str) -> Vec<String> {
     let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -347,16 +361,30 @@ fn strip_ansi(line: &str) -> String {
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
+            match chars.next() {
                 // CSI: parameters and intermediates, then one final byte in @..~
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
                     }
                 }
-            } else {
-                chars.next();
+                // OSC (window titles set by shell prompts), DCS, APC, PM, SOS:
+                // a string ended by BEL or ESC \
+                Some(']' | 'P' | '_' | '^' | 'X') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                }
+                // charset selection and other escapes: intermediates, then one final byte
+                Some(' '..='/') => {
+                    while chars.next_if(|c| (' '..='/').contains(c)).is_some() {}
+                    chars.next();
+                }
+                _ => {}
             }
         } else if c == '\t' || !c.is_control() {
             out.push(c);
@@ -373,6 +401,12 @@ mod tests {
     fn lines_split_on_every_line_end_and_lose_escapes() {
         let lines = split_lines("a\r\nb\rc\n\u{1b}[1;31m220 x\u{1b}[0m\n");
         assert_eq!(lines, vec!["a", "b", "c", "220 x"]);
+    }
+
+    #[test]
+    fn title_and_charset_escapes_are_removed_whole() {
+        let lines = split_lines("\u{1b}]0;user@host: ~\u{7}$ telnet mx 25\n\u{1b}(B220 mx\u{1b}]2;t\u{1b}\\ ready\n");
+        assert_eq!(lines, vec!["$ telnet mx 25", "220 mx ready"]);
     }
 
     #[test]

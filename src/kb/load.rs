@@ -111,10 +111,20 @@ fn role_of(path: &str) -> Option<Role> {
     })
 }
 
+/// The result of parsing: the rule files read so far and every problem.
+pub(super) struct Parsed {
+    pub kb: KnowledgeBase,
+    pub problems: Vec<Problem>,
+    /// False when a file could not be parsed or the taxonomy is missing:
+    /// validating the rest would then only report follow-on errors.
+    pub complete: bool,
+}
+
 /// Parses every file; collects all problems rather than stopping at the first.
-pub(super) fn parse(files: &[SourceFile]) -> Result<KnowledgeBase, Vec<Problem>> {
+pub(super) fn parse(files: &[SourceFile]) -> Parsed {
     let mut kb = KnowledgeBase::default();
     let mut problems = Vec::new();
+    let mut syntax_errors = 0;
     let mut taxonomy: Option<Taxonomy> = None;
     for file in files {
         let Some(role) = role_of(&file.path) else {
@@ -124,6 +134,7 @@ pub(super) fn parse(files: &[SourceFile]) -> Result<KnowledgeBase, Vec<Problem>>
             );
             continue;
         };
+        let before = problems.len();
         let mut ids = Locator::new(file);
         match role {
             Role::Taxonomy => {
@@ -168,30 +179,66 @@ pub(super) fn parse(files: &[SourceFile]) -> Result<KnowledgeBase, Vec<Problem>>
                 read_list(file, &mut problems, &mut ids, &mut defs, |s: &Signature| {
                     s.id.clone()
                 });
+                syntax_errors += problems.len() - before;
                 for def in defs {
-                    match compile_matcher(&def.value.when) {
-                        Ok(matcher) => kb.signatures.push(CompiledSignature { def: def.value, matcher, at: def.at }),
-                        Err(message) => problems.push(
-                            Problem::new(def.at, format!("signature \"{}\": {message}", def.value.id))
-                                .hint("patterns use the regex crate's syntax; look-around and backreferences are not allowed because they can run in super-linear time"),
-                        ),
-                    }
+                    let sig = compile_signature(file, def, &mut problems);
+                    kb.signatures.push(sig);
                 }
+                continue;
             }
             Role::Template => kb.templates.push((file.path.clone(), file.text.clone())),
         }
+        syntax_errors += problems.len() - before;
     }
     match taxonomy {
         Some(t) => kb.taxonomy = t,
-        None => problems.push(
-            Problem::new(origin("taxonomy.ron", 1, 1), "the knowledge base has no taxonomy.ron")
-                .hint("copy taxonomy.ron from the shipped rules/ folder; it lists the causes, owners and agent facts"),
-        ),
+        None if !files
+            .iter()
+            .any(|f| role_of(&f.path) == Some(Role::Taxonomy)) =>
+        {
+            syntax_errors += 1;
+            problems.push(
+                Problem::new(origin("taxonomy.ron", 1, 1), "the knowledge base has no taxonomy.ron")
+                    .hint("copy taxonomy.ron from the shipped rules/ folder; it lists the causes, owners and agent facts"),
+            );
+        }
+        None => {}
     }
-    if problems.is_empty() {
-        Ok(kb)
-    } else {
-        Err(problems)
+    Parsed {
+        kb,
+        problems,
+        complete: syntax_errors == 0,
+    }
+}
+
+/// Compiles a signature's patterns. A pattern that does not compile is
+/// reported and replaced by one that matches nothing, so the signature still
+/// takes part in validation (duplicate ids, unknown facts).
+fn compile_signature(
+    file: &SourceFile,
+    def: Located<Signature>,
+    problems: &mut Vec<Problem>,
+) -> CompiledSignature {
+    let mut errors = Vec::new();
+    let matcher = compile_matcher(&def.value.when, &mut errors);
+    let mut located = RefLocator::default();
+    for err in errors {
+        let at = match &err.written {
+            Some(written) => located.find_ref(std::slice::from_ref(file), &def.at, written),
+            None => def.at.clone(),
+        };
+        problems.push(
+            Problem::new(
+                at,
+                format!("signature \"{}\": {}", def.value.id, err.message),
+            )
+            .hint(err.hint),
+        );
+    }
+    CompiledSignature {
+        def: def.value,
+        matcher,
+        at: def.at,
     }
 }
 
@@ -218,20 +265,64 @@ fn read<T: DeserializeOwned>(file: &SourceFile, problems: &mut Vec<Problem>) -> 
 }
 
 fn syntax_problem(file: &SourceFile, err: &ron::error::SpannedError) -> Problem {
-    let at = origin(
-        &file.path,
-        err.position.line.max(1),
-        err.position.col.max(1),
-    );
-    let problem = Problem::new(at, err.code.to_string());
-    match &err.code {
-        ron::Error::NoSuchStructField { expected, .. }
-        | ron::Error::NoSuchEnumVariant { expected, .. } => {
-            problem.hint(format!("expected one of: {}", expected.join(", ")))
+    let (line, mut col) = (err.position.line.max(1), err.position.col.max(1));
+    // RON stands just after an unknown name; point at the name itself
+    if let ron::Error::NoSuchStructField { found, .. }
+    | ron::Error::NoSuchEnumVariant { found, .. } = &err.code
+    {
+        let text = file.text.lines().nth(line - 1).unwrap_or("");
+        let before: String = text.chars().take(col - 1).collect();
+        if before.ends_with(found.as_str()) {
+            col -= found.chars().count();
         }
-        ron::Error::MissingStructField { field, .. } => problem.hint(format!("add `{field}: ...`")),
-        _ => problem.hint("see RULES.md for the format of this file"),
     }
+    let (message, hint) = describe_ron_error(&err.code);
+    Problem::new(origin(&file.path, line, col), message).hint(hint)
+}
+
+/// A one-line explanation and a hint for a RON error, in the rule author's terms.
+fn describe_ron_error(code: &ron::Error) -> (String, String) {
+    use ron::Error as E;
+    let within = |outer: &Option<String>| {
+        outer
+            .as_ref()
+            .map(|o| format!(" in `{o}`"))
+            .unwrap_or_default()
+    };
+    let choices = |found: &str, expected: &[&str], what: &str| {
+        let list = expected.join(", ");
+        match super::error::did_you_mean(found, expected.iter().copied()) {
+            Some(guess) => format!("{guess} the {what} are: {list}"),
+            None => format!("the {what} are: {list}"),
+        }
+    };
+    let (message, hint): (String, String) = match code {
+        E::NoSuchStructField { expected, found, outer } => {
+            (format!("unknown field `{found}`{}", within(outer)), choices(found, expected, "fields"))
+        }
+        E::NoSuchEnumVariant { expected, found, outer } => {
+            (format!("unknown kind `{found}`{}", within(outer)), choices(found, expected, "kinds"))
+        }
+        E::MissingStructField { field, outer } => {
+            (format!("missing field `{field}`{}", within(outer)), format!("add `{field}: ...` before the closing parenthesis"))
+        }
+        E::DuplicateStructField { field, outer } => {
+            (format!("field `{field}` is given twice{}", within(outer)), "remove one of them".into())
+        }
+        E::ExpectedComma => ("expected a comma".into(), "separate entries and fields with `,`; the comma is usually missing at the end of the line before".into()),
+        E::ExpectedStringEnd => ("a string is not closed".into(), "add the closing `\"`; a quote inside a string is written \\\"".into()),
+        E::Eof => ("the file ends too early".into(), "a `[`, `(` or a string is not closed".into()),
+        E::ExpectedIdentifier => ("expected a field name".into(), "fields are written `name: value`; look for a doubled comma or a stray character".into()),
+        E::ExpectedArray => ("expected a list `[...]`".into(), "rule files hold a list of entries: `[ (...), (...) ]`".into()),
+        E::ExpectedArrayEnd => ("expected `]` or a comma".into(), "separate list entries with `,` and close the list with `]`".into()),
+        E::ExpectedStructLikeEnd => ("expected `)` or a comma".into(), "separate fields with `,` and close the entry with `)`".into()),
+        E::TrailingCharacters => ("unexpected text after the end of the file's value".into(), "a rule file holds one value, a list `[...]` (the taxonomy: one `(...)`)".into()),
+        E::InvalidEscape(what) => (format!("invalid escape in a string: {what}"), "in a RON string a backslash is written \\\\ (a regex `\\d` is written \"\\\\d\")".into()),
+        E::ExceededRecursionLimit => ("the value is nested too deeply".into(), "flatten the nested All/Any/Not conditions".into()),
+        E::InvalidValueForType { expected, found } => (format!("expected {expected}, found {found}"), "see RULES.md for the type of this field".into()),
+        other => (other.to_string(), "see RULES.md for the format of this file".into()),
+    };
+    (message, hint)
 }
 
 fn read_list<T: DeserializeOwned>(
@@ -303,19 +394,6 @@ pub(super) fn position(file: &str, text: &str, offset: usize) -> Origin {
     origin(file, line, col)
 }
 
-/// Where `needle` (a quoted reference) first stands at or after `from`.
-pub(super) fn locate_after(files: &[SourceFile], from: &Origin, needle: &str) -> Origin {
-    let Some(file) = files.iter().find(|f| f.path == from.file) else {
-        return from.clone();
-    };
-    let start = line_offset(&file.text, from.line);
-    let quoted = format!("\"{needle}\"");
-    match file.text[start..].find(&quoted) {
-        Some(found) => position(&file.path, &file.text, start + found),
-        None => from.clone(),
-    }
-}
-
 fn line_offset(text: &str, line: usize) -> usize {
     text.split_inclusive('\n')
         .take(line.saturating_sub(1))
@@ -323,39 +401,158 @@ fn line_offset(text: &str, line: usize) -> usize {
         .sum()
 }
 
-pub(super) fn build_regex(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .size_limit(1 << 21)
-        .dfa_size_limit(1 << 22)
-        .build()
-        .map_err(|e| {
-            format!(
-                "invalid pattern {pattern:?}: {}",
-                e.to_string().lines().last().unwrap_or("")
-            )
-        })
+/// Why a pattern of a signature does not compile, and what to do.
+struct PatternError {
+    /// The pattern as the rule author wrote it, to point at it.
+    written: Option<String>,
+    message: String,
+    hint: String,
 }
 
-fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, String> {
-    Ok(match m {
+/// The compiled-program limit of one pattern. The regex crate matches in
+/// time linear in the input; this bounds the factor (and the memory).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 21;
+/// The lazy DFA's cache per pattern.
+pub const REGEX_DFA_LIMIT: usize = 1 << 22;
+
+/// Compiles a pattern with the regex crate, which never backtracks: it
+/// rejects look-around and backreferences, the features that make a
+/// pattern super-linear, and the size limits bound the compiled program.
+fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
+    let err = match RegexBuilder::new(&ascii_word_boundaries(pattern))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_LIMIT)
+        .build()
+    {
+        Ok(re) => return Ok(re),
+        Err(err) => err,
+    };
+    let written = Some(pattern.to_string());
+    Err(match err {
+        regex::Error::CompiledTooBig(limit) => PatternError {
+            written,
+            message: format!("pattern {pattern:?} compiles to more than {} KiB, the limit that keeps matching fast", limit >> 10),
+            hint: "shorten large counted repetitions such as {400} or \\w{50} under (?i), or split the pattern over several signatures".into(),
+        },
+        other => {
+            let text = other.to_string();
+            let why = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let why = why.trim().trim_start_matches("error: ");
+            let unsafe_feature = why.contains("look-around") || why.contains("backreference");
+            PatternError {
+                written,
+                message: format!("invalid pattern {pattern:?}: {why}"),
+                hint: if unsafe_feature {
+                    "look-around and backreferences are rejected because they can take super-linear time; match the wider text, or combine signatures with All([...]) and Not(...)".into()
+                } else {
+                    "patterns use the regex crate's syntax (https://docs.rs/regex/#syntax); inside a RON string a backslash is written \\\\".into()
+                },
+            }
+        }
+    })
+}
+
+/// Rewrites `\b` and `\B` as ASCII word boundaries. A Unicode word
+/// boundary makes the regex crate's fast DFA give up on any non-ASCII text
+/// (one accented name in a transcript), and the slower engine it falls back
+/// to took 50 times longer per byte on long lines; the words the rules look
+/// for are ASCII. Escaped backslashes and character classes are left alone.
+fn ascii_word_boundaries(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains("\\b") && !pattern.contains("\\B") {
+        return pattern.into();
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut class_depth = 0usize;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(b @ ('b' | 'B')) if class_depth == 0 => {
+                    out.push_str("(?-u:\\");
+                    out.push(b);
+                    out.push(')');
+                }
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                class_depth += 1;
+                out.push(c);
+            }
+            ']' if class_depth > 0 => {
+                class_depth -= 1;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+fn compile_code(text: &str, errors: &mut Vec<PatternError>) -> Option<super::CodePattern> {
+    super::CodePattern::parse(text)
+        .map_err(|message| {
+            let hint =
+                "a reply code is three characters, digits or x: \"535\", \"5xx\", \"421|450\""
+                    .into();
+            errors.push(PatternError {
+                written: Some(text.to_string()),
+                message,
+                hint,
+            });
+        })
+        .ok()
+}
+
+fn compile_status(text: &str, errors: &mut Vec<PatternError>) -> Option<super::StatusPattern> {
+    super::StatusPattern::parse(text)
+        .map_err(|message| {
+            let hint = "an enhanced status is class.subject.detail, * for any part: \"5.7.1\", \"5.7.*\", \"*.1.1\"".into();
+            errors.push(PatternError { written: Some(text.to_string()), message, hint });
+        })
+        .ok()
+}
+
+fn compile_text(pattern: &str, errors: &mut Vec<PatternError>) -> Option<Regex> {
+    compile_regex(pattern).map_err(|e| errors.push(e)).ok()
+}
+
+/// Compiles a matcher; every pattern that fails is added to `errors` and
+/// the part it belongs to matches nothing.
+fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>) -> CompiledMatcher {
+    let nothing = || CompiledMatcher::Any(Vec::new());
+    match m {
         Matcher::Reply {
             code,
             status,
             phase,
             text,
-        } => CompiledMatcher::Reply {
-            code: code.as_deref().map(super::CodePattern::parse).transpose()?,
-            status: status
-                .as_deref()
-                .map(super::StatusPattern::parse)
-                .transpose()?,
-            phase: phase.clone(),
-            text: text.as_deref().map(build_regex).transpose()?,
-        },
-        Matcher::Line(p) => CompiledMatcher::Line(build_regex(p)?),
-        Matcher::Field { name, value } => CompiledMatcher::Field {
-            name: name.to_ascii_lowercase(),
-            value: value.as_deref().map(build_regex).transpose()?,
+        } => {
+            let before = errors.len();
+            let compiled = CompiledMatcher::Reply {
+                code: code.as_deref().and_then(|c| compile_code(c, errors)),
+                status: status.as_deref().and_then(|s| compile_status(s, errors)),
+                phase: phase.clone(),
+                text: text.as_deref().and_then(|t| compile_text(t, errors)),
+            };
+            if errors.len() > before {
+                nothing()
+            } else {
+                compiled
+            }
+        }
+        Matcher::Line(p) => compile_text(p, errors)
+            .map(CompiledMatcher::Line)
+            .unwrap_or_else(nothing),
+        Matcher::Field { name, value } => match value.as_deref().map(|v| compile_text(v, errors)) {
+            Some(None) => nothing(),
+            compiled => CompiledMatcher::Field {
+                name: name.to_ascii_lowercase(),
+                value: compiled.flatten(),
+            },
         },
         Matcher::Connect { result, port } => CompiledMatcher::Connect {
             result: result.clone(),
@@ -378,13 +575,63 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, String> {
         },
         Matcher::Outcome(o) => CompiledMatcher::Outcome(o.clone()),
         Matcher::All(ms) => {
-            CompiledMatcher::All(ms.iter().map(compile_matcher).collect::<Result<_, _>>()?)
+            CompiledMatcher::All(ms.iter().map(|m| compile_matcher(m, errors)).collect())
         }
         Matcher::Any(ms) => {
-            CompiledMatcher::Any(ms.iter().map(compile_matcher).collect::<Result<_, _>>()?)
+            CompiledMatcher::Any(ms.iter().map(|m| compile_matcher(m, errors)).collect())
         }
-        Matcher::Not(m) => CompiledMatcher::Not(Box::new(compile_matcher(m)?)),
-    })
+        Matcher::Not(m) => CompiledMatcher::Not(Box::new(compile_matcher(m, errors))),
+    }
+}
+
+/// A string as RON writes it, quotes included, to find it in a rule file.
+fn ron_string(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 2);
+    out.push('"');
+    for c in raw.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Finds references (quoted strings) in the item that starts at `from`.
+/// Looking up the same text again from the same item finds its next
+/// occurrence, so a fact named twice in a node is pointed at twice.
+#[derive(Default)]
+pub(super) struct RefLocator {
+    seen: std::collections::HashMap<(String, usize, String), usize>,
+}
+
+impl RefLocator {
+    /// Where `quoted` (the text as written, quotes included) stands.
+    pub(super) fn find(&mut self, files: &[SourceFile], from: &Origin, quoted: &str) -> Origin {
+        let Some(file) = files.iter().find(|f| f.path == from.file) else {
+            return from.clone();
+        };
+        let nth = self
+            .seen
+            .entry((from.file.clone(), from.line, quoted.to_string()))
+            .or_insert(0);
+        let start = line_offset(&file.text, from.line);
+        let found = file.text[start..].match_indices(quoted).nth(*nth);
+        *nth += 1;
+        match found {
+            Some((offset, _)) => position(&file.path, &file.text, start + offset),
+            None => from.clone(),
+        }
+    }
+
+    /// Where the id or name `needle` is referenced, written as a RON string.
+    pub(super) fn find_ref(&mut self, files: &[SourceFile], from: &Origin, needle: &str) -> Origin {
+        self.find(files, from, &ron_string(needle))
+    }
 }
 
 #[cfg(test)]
@@ -402,6 +649,54 @@ mod tests {
             (loc.next("a").line, loc.next("b").line, loc.next("a").line),
             (2, 3, 4)
         );
+    }
+
+    /// Catastrophic for a backtracking engine (exponential in the run of
+    /// a's); the regex crate answers in one linear pass.
+    #[test]
+    fn patterns_that_blow_up_backtracking_engines_run_in_linear_time() {
+        let re =
+            compile_regex("(a+)+$|(a|aa)+b|(x+x+)+y").unwrap_or_else(|e| panic!("{}", e.message));
+        let input = "a".repeat(200_000) + "!";
+        assert!(!re.is_match(&input));
+    }
+
+    #[test]
+    fn word_boundaries_are_ascii_and_escapes_and_classes_are_kept() {
+        assert_eq!(
+            ascii_word_boundaries(r"(?i)\bspam\b|\Bx"),
+            r"(?i)(?-u:\b)spam(?-u:\b)|(?-u:\B)x"
+        );
+        assert_eq!(
+            ascii_word_boundaries(r"a\\b[\b\]b]\b"),
+            r"a\\b[\b\]b](?-u:\b)"
+        );
+        assert_eq!(
+            ascii_word_boundaries(r"no boundary \d+"),
+            r"no boundary \d+"
+        );
+        // still a word boundary between ASCII words, next to non-ASCII text too
+        let re = compile_regex(r"(?i)\bspam\b").unwrap_or_else(|e| panic!("{}", e.message));
+        assert!(re.is_match("Message rejected as SPAM (é)") && !re.is_match("antispamfilter"));
+    }
+
+    #[test]
+    fn super_linear_features_are_refused_with_the_reason() {
+        for pattern in ["queued(?! later)", "(?<=status=)sent", "(sent) \\1"] {
+            let err = compile_regex(pattern)
+                .err()
+                .unwrap_or_else(|| panic!("{pattern} compiled"));
+            assert!(err.hint.contains("super-linear"), "{pattern}: {}", err.hint);
+            assert!(
+                !err.message.contains("error:"),
+                "{pattern}: {}",
+                err.message
+            );
+        }
+        let Err(err) = compile_regex("(?:\\w{50}){400}") else {
+            panic!("a 400 x 50 \\w pattern compiled")
+        };
+        assert!(err.message.contains("KiB"), "{}", err.message);
     }
 
     #[test]

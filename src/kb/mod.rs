@@ -214,14 +214,17 @@ impl KnowledgeBase {
     }
 
     pub fn from_sources(files: &[SourceFile]) -> Result<KnowledgeBase, KbError> {
-        let mut kb = load::parse(files).map_err(KbError::Invalid)?;
-        kb.build_index();
-        let problems = validate::validate(&kb, files);
-        if problems.is_empty() {
-            Ok(kb)
-        } else {
-            Err(KbError::Invalid(problems))
+        let load::Parsed { mut kb, mut problems, complete } = load::parse(files);
+        if complete {
+            kb.build_index();
+            problems.extend(validate::validate(&kb, files));
         }
+        if problems.is_empty() {
+            return Ok(kb);
+        }
+        // file by file, top to bottom, the way an editor walks them
+        problems.sort_by(|a, b| (&a.at.file, a.at.line, a.at.col).cmp(&(&b.at.file, b.at.line, b.at.col)));
+        Err(KbError::Invalid(problems))
     }
 
     fn build_index(&mut self) {

@@ -100,6 +100,7 @@ pub struct Signature {
 
 /// What a signature looks for in the evidence.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub enum Matcher {
     /// A server reply. Every given field must match.
     Reply {
@@ -172,6 +173,7 @@ pub enum Difference {
 
 /// A node of the decision tree (`tree/*.ron` or `tree.ron`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub enum Node {
     /// Tests conditions in order; the first that holds decides.
     Switch {
@@ -225,6 +227,7 @@ pub struct Case {
 
 /// A condition over facts.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub enum Condition {
     /// The fact is yes.
     Fact(String),

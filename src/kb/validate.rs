@@ -4,13 +4,18 @@
 //! and unreachable parts of the tree.
 
 use super::error::{did_you_mean, Origin, Problem};
-use super::load::{locate_after, SourceFile};
+use super::load::{RefLocator, SourceFile};
 use super::model::*;
 use super::{CompiledMatcher, KnowledgeBase, ROOT};
 use std::collections::{HashMap, HashSet};
 
 pub(super) fn validate(kb: &KnowledgeBase, files: &[SourceFile]) -> Vec<Problem> {
-    let mut v = Validator { kb, files, problems: Vec::new() };
+    let mut v = Validator {
+        kb,
+        files,
+        problems: Vec::new(),
+        refs: RefLocator::default(),
+    };
     v.taxonomy();
     v.duplicates();
     v.questions();
@@ -26,29 +31,83 @@ struct Validator<'a> {
     kb: &'a KnowledgeBase,
     files: &'a [SourceFile],
     problems: Vec<Problem>,
+    refs: RefLocator,
 }
 
 impl Validator<'_> {
     fn taxonomy_at(&self) -> Origin {
-        Origin { file: self.kb.taxonomy_file.clone(), line: 1, col: 1 }
+        Origin {
+            file: self.kb.taxonomy_file.clone(),
+            line: 1,
+            col: 1,
+        }
+    }
+
+    /// A cause listed twice in the taxonomy, pointed at both times.
+    fn duplicate_causes(&mut self) {
+        let mut ids = RefLocator::default();
+        let mut first: HashMap<&str, Origin> = HashMap::new();
+        for cause in &self.kb.taxonomy.causes {
+            let at = ids.find(
+                self.files,
+                &self.taxonomy_at(),
+                &format!("id: \"{}\"", cause.id),
+            );
+            match first.get(cause.id.as_str()) {
+                Some(earlier) => self.problems.push(
+                    Problem::new(at, format!("cause \"{}\" is listed twice", cause.id))
+                        .note(earlier.clone(), "first listed here")
+                        .hint("remove one; a cause has one owner and one reason"),
+                ),
+                None => {
+                    first.insert(&cause.id, at);
+                }
+            }
+        }
     }
 
     fn taxonomy(&mut self) {
+        self.duplicate_causes();
         let t = &self.kb.taxonomy;
         for cause in &t.causes {
             if !t.owners.contains(&cause.owner) {
-                let at = locate_after(self.files, &self.taxonomy_at(), &cause.owner);
-                let p = Problem::new(at, format!("cause \"{}\" names owner \"{}\", which is not in owners", cause.id, cause.owner));
-                self.problems.push(with_suggestion(p, &cause.owner, t.owners.iter().map(String::as_str)));
+                let at = self
+                    .refs
+                    .find_ref(self.files, &self.taxonomy_at(), &cause.owner);
+                let p = Problem::new(
+                    at,
+                    format!(
+                        "cause \"{}\" names owner \"{}\", which is not in owners",
+                        cause.id, cause.owner
+                    ),
+                );
+                let p = with_suggestion(p, &cause.owner, t.owners.iter().map(String::as_str));
+                self.problems.push(or_hint(
+                    p,
+                    format!("the owners are: {}", t.owners.join(", ")),
+                ));
             }
             if !t.reasons.contains(&cause.reason) {
-                let at = locate_after(self.files, &self.taxonomy_at(), &cause.reason);
-                self.problems.push(Problem::new(at, format!("cause \"{}\" names reason \"{}\", which is not in reasons", cause.id, cause.reason)));
+                let at = self
+                    .refs
+                    .find_ref(self.files, &self.taxonomy_at(), &cause.reason);
+                let p = Problem::new(
+                    at,
+                    format!(
+                        "cause \"{}\" names reason \"{}\", which is not in reasons",
+                        cause.id, cause.reason
+                    ),
+                );
+                let p = with_suggestion(p, &cause.reason, t.reasons.iter().map(String::as_str));
+                self.problems.push(or_hint(
+                    p,
+                    "add it to `reasons` (Sisimai's reason names) or use one listed there",
+                ));
             }
         }
         for fact in &t.agent_facts {
             if self.kb.question_for(fact).is_none() {
-                let at = locate_after(self.files, &self.taxonomy_at(), fact);
+                let at = self.refs.find_ref(self.files, &self.taxonomy_at(), fact);
                 self.problems.push(
                     Problem::new(at, format!("agent fact \"{fact}\" has no question"))
                         .hint("add an entry to questions.ron with `fact: \"...\"` so the agent can be asked"),
@@ -59,18 +118,22 @@ impl Validator<'_> {
 
     fn duplicates(&mut self) {
         let mut first: HashMap<String, (Origin, &str)> = HashMap::new();
-        let mut check = |id: &str, at: &Origin, what: &'static str, problems: &mut Vec<Problem>| {
-            match first.get(id) {
+        let mut check =
+            |id: &str, at: &Origin, what: &'static str, problems: &mut Vec<Problem>| match first
+                .get(id)
+            {
                 Some((earlier, earlier_what)) => problems.push(
                     Problem::new(at.clone(), format!("{what} \"{id}\" is defined twice"))
-                        .note(earlier.clone(), format!("{earlier_what} \"{id}\" first defined here"))
+                        .note(
+                            earlier.clone(),
+                            format!("{earlier_what} \"{id}\" first defined here"),
+                        )
                         .hint("ids must be unique across the knowledge base; rename one of them"),
                 ),
                 None => {
                     first.insert(id.to_string(), (at.clone(), what));
                 }
-            }
-        };
+            };
         let kb = self.kb;
         let mut problems = Vec::new();
         // nodes and diagnoses share one namespace: tree edges name either
@@ -80,23 +143,53 @@ impl Validator<'_> {
         for d in &kb.diagnoses {
             check(&d.id, &d.at, "diagnosis", &mut problems);
         }
-        let separate = |items: Vec<(&str, &Origin)>, what: &'static str, problems: &mut Vec<Problem>| {
-            let mut seen: HashMap<&str, &Origin> = HashMap::new();
-            for (id, at) in items {
-                if let Some(earlier) = seen.insert(id, at) {
-                    problems.push(
-                        Problem::new(at.clone(), format!("{what} \"{id}\" is defined twice"))
-                            .note(earlier.clone(), "first defined here")
-                            .hint("rename or remove one of them"),
-                    );
+        let separate =
+            |items: Vec<(&str, &Origin)>, what: &'static str, problems: &mut Vec<Problem>| {
+                let mut seen: HashMap<&str, &Origin> = HashMap::new();
+                for (id, at) in items {
+                    if let Some(earlier) = seen.insert(id, at) {
+                        problems.push(
+                            Problem::new(at.clone(), format!("{what} \"{id}\" is defined twice"))
+                                .note(earlier.clone(), "first defined here")
+                                .hint("rename or remove one of them"),
+                        );
+                    }
                 }
-            }
-        };
-        separate(kb.facts.iter().map(|f| (f.id.as_str(), &f.at)).collect(), "fact", &mut problems);
-        separate(kb.questions.iter().map(|q| (q.id.as_str(), &q.at)).collect(), "question", &mut problems);
-        separate(kb.questions.iter().map(|q| (q.fact.as_str(), &q.at)).collect(), "question for fact", &mut problems);
-        separate(kb.signatures.iter().map(|s| (s.def.id.as_str(), &s.at)).collect(), "signature", &mut problems);
-        separate(kb.suspects.iter().map(|s| (s.id.as_str(), &s.at)).collect(), "suspect", &mut problems);
+            };
+        separate(
+            kb.facts.iter().map(|f| (f.id.as_str(), &f.at)).collect(),
+            "fact",
+            &mut problems,
+        );
+        separate(
+            kb.questions
+                .iter()
+                .map(|q| (q.id.as_str(), &q.at))
+                .collect(),
+            "question",
+            &mut problems,
+        );
+        separate(
+            kb.questions
+                .iter()
+                .map(|q| (q.fact.as_str(), &q.at))
+                .collect(),
+            "question for fact",
+            &mut problems,
+        );
+        separate(
+            kb.signatures
+                .iter()
+                .map(|s| (s.def.id.as_str(), &s.at))
+                .collect(),
+            "signature",
+            &mut problems,
+        );
+        separate(
+            kb.suspects.iter().map(|s| (s.id.as_str(), &s.at)).collect(),
+            "suspect",
+            &mut problems,
+        );
         self.problems.extend(problems);
     }
 
@@ -104,16 +197,23 @@ impl Validator<'_> {
         if self.kb.is_fact(fact) {
             return;
         }
-        let at = locate_after(self.files, from, fact);
+        let at = self.refs.find_ref(self.files, from, fact);
         let known = self
             .kb
             .facts
             .iter()
             .map(|f| f.id.as_str())
             .chain(self.kb.taxonomy.agent_facts.iter().map(String::as_str));
-        let p = Problem::new(at, format!("{context} names fact \"{fact}\", which is not defined"));
+        let p = Problem::new(
+            at,
+            format!("{context} names fact \"{fact}\", which is not defined"),
+        );
         let p = with_suggestion(p, fact, known);
-        let p = if p.hint.is_none() { p.hint("define it in facts.ron (or use an agent fact from taxonomy.ron)") } else { p };
+        let p = if p.hint.is_none() {
+            p.hint("define it in facts.ron (or use an agent fact from taxonomy.ron)")
+        } else {
+            p
+        };
         self.problems.push(p);
     }
 
@@ -121,7 +221,13 @@ impl Validator<'_> {
         for q in &self.kb.questions {
             self.unknown_fact(&q.at, &q.fact, &format!("question \"{}\"", q.id));
             if q.answers.is_empty() {
-                self.problems.push(Problem::new(q.at.clone(), format!("question \"{}\" allows no answers", q.id)).hint("list answers: [yes, no, unknown]"));
+                self.problems.push(
+                    Problem::new(
+                        q.at.clone(),
+                        format!("question \"{}\" allows no answers", q.id),
+                    )
+                    .hint("list answers: [yes, no, unknown]"),
+                );
             }
         }
     }
@@ -133,10 +239,30 @@ impl Validator<'_> {
                 self.unknown_fact(&s.at, fact, &format!("signature \"{}\"", s.def.id));
             }
             if s.def.sets.is_empty() && s.def.clears.is_empty() {
-                self.problems.push(Problem::new(s.at.clone(), format!("signature \"{}\" sets no fact", s.def.id)).hint("add `sets: [\"some_fact\"]`"));
+                self.problems.push(
+                    Problem::new(
+                        s.at.clone(),
+                        format!("signature \"{}\" sets no fact", s.def.id),
+                    )
+                    .hint("add `sets: [\"some_fact\"]`"),
+                );
             }
-            if matches!(s.matcher, CompiledMatcher::Reply { code: None, status: None, phase: None, text: None }) {
-                self.problems.push(Problem::new(s.at.clone(), format!("signature \"{}\" matches every reply", s.def.id)).hint("give Reply at least one of code, status, phase or text"));
+            if matches!(
+                s.matcher,
+                CompiledMatcher::Reply {
+                    code: None,
+                    status: None,
+                    phase: None,
+                    text: None
+                }
+            ) {
+                self.problems.push(
+                    Problem::new(
+                        s.at.clone(),
+                        format!("signature \"{}\" matches every reply", s.def.id),
+                    )
+                    .hint("give Reply at least one of code, status, phase or text"),
+                );
             }
         }
     }
@@ -145,19 +271,44 @@ impl Validator<'_> {
         if self.kb.target(target).is_some() {
             return;
         }
-        let at = locate_after(self.files, from, target);
-        let names = self.kb.nodes.iter().map(|n| n.id()).chain(self.kb.diagnoses.iter().map(|d| d.id.as_str()));
-        let p = Problem::new(at, format!("node \"{node}\" leads to \"{target}\", which is neither a node nor a diagnosis"));
+        let at = self.refs.find_ref(self.files, from, target);
+        let names = self
+            .kb
+            .nodes
+            .iter()
+            .map(|n| n.id())
+            .chain(self.kb.diagnoses.iter().map(|d| d.id.as_str()));
+        let p = Problem::new(
+            at,
+            format!(
+                "node \"{node}\" leads to \"{target}\", which is neither a node nor a diagnosis"
+            ),
+        );
         let p = with_suggestion(p, target, names);
-        let p = if p.hint.is_none() { p.hint("define the node or diagnosis, or correct the name") } else { p };
+        let p = if p.hint.is_none() {
+            p.hint("define the node or diagnosis, or correct the name")
+        } else {
+            p
+        };
         self.problems.push(p);
     }
 
     fn tree(&mut self) {
         let kb = self.kb;
         if kb.node(ROOT).is_none() {
-            let at = kb.nodes.first().map(|n| n.at.clone()).unwrap_or_else(|| Origin { file: "tree.ron".into(), line: 1, col: 1 });
-            self.problems.push(Problem::new(at, format!("the tree has no node \"{ROOT}\"")).hint("every walk starts at the node with id \"start\""));
+            let at = kb
+                .nodes
+                .first()
+                .map(|n| n.at.clone())
+                .unwrap_or_else(|| Origin {
+                    file: "tree.ron".into(),
+                    line: 1,
+                    col: 1,
+                });
+            self.problems.push(
+                Problem::new(at, format!("the tree has no node \"{ROOT}\""))
+                    .hint("every walk starts at the node with id \"start\""),
+            );
         }
         for n in &kb.nodes {
             for target in n.targets() {
@@ -175,7 +326,7 @@ impl Validator<'_> {
                     self.unknown_fact(&n.at, fact, &format!("node \"{}\"", n.id()));
                     if kb.is_fact(fact) && kb.question_for(fact).is_none() {
                         self.problems.push(
-                            Problem::new(locate_after(self.files, &n.at, fact), format!("node \"{}\" asks about fact \"{fact}\", but no question settles it", n.id()))
+                            Problem::new(self.refs.find_ref(self.files, &n.at, fact), format!("node \"{}\" asks about fact \"{fact}\", but no question settles it", n.id()))
                                 .hint("add a question for it to questions.ron, or test it in a Switch"),
                         );
                     }
@@ -188,7 +339,13 @@ impl Validator<'_> {
 
     fn cycles(&mut self) {
         let kb = self.kb;
-        let mut walk = CycleWalk { kb, state: HashMap::new(), path: Vec::new(), reported: HashSet::new(), problems: Vec::new() };
+        let mut walk = CycleWalk {
+            kb,
+            state: HashMap::new(),
+            path: Vec::new(),
+            reported: HashSet::new(),
+            problems: Vec::new(),
+        };
         for n in &kb.nodes {
             walk.visit(n.id());
         }
@@ -225,33 +382,72 @@ impl Validator<'_> {
     fn diagnoses(&mut self) {
         let kb = self.kb;
         for d in &kb.diagnoses {
-            self.known(&d.at, &d.cause, kb.taxonomy.causes.iter().map(|c| c.id.as_str()), "cause", &d.id);
+            self.known(
+                &d.at,
+                &d.cause,
+                kb.taxonomy.causes.iter().map(|c| c.id.as_str()),
+                "cause",
+                &d.id,
+            );
             if let Some(owner) = &d.owner {
-                self.known(&d.at, owner, kb.taxonomy.owners.iter().map(String::as_str), "owner", &d.id);
+                self.known(
+                    &d.at,
+                    owner,
+                    kb.taxonomy.owners.iter().map(String::as_str),
+                    "owner",
+                    &d.id,
+                );
             }
             if let Some(reason) = &d.reason {
-                self.known(&d.at, reason, kb.taxonomy.reasons.iter().map(String::as_str), "reason", &d.id);
+                self.known(
+                    &d.at,
+                    reason,
+                    kb.taxonomy.reasons.iter().map(String::as_str),
+                    "reason",
+                    &d.id,
+                );
             }
             for s in &d.suspects {
-                self.known(&d.at, s, kb.suspects.iter().map(|s| s.id.as_str()), "suspect", &d.id);
+                self.known(
+                    &d.at,
+                    s,
+                    kb.suspects.iter().map(|s| s.id.as_str()),
+                    "suspect",
+                    &d.id,
+                );
             }
             for f in &d.indicated_by {
                 self.unknown_fact(&d.at, f, &format!("diagnosis \"{}\"", d.id));
             }
             if !(0.0..=1.0).contains(&d.confidence) {
-                self.problems.push(Problem::new(d.at.clone(), format!("diagnosis \"{}\" has confidence {}, outside 0..1", d.id, d.confidence)));
+                self.problems.push(
+                    Problem::new(d.at.clone(), format!("diagnosis \"{}\" has confidence {}, outside 0..1", d.id, d.confidence))
+                        .hint("write a number from 0.0 (a guess) to 1.0 (certain); leave it out for the default 0.9"),
+                );
             }
         }
     }
 
-    fn known<'x>(&mut self, from: &Origin, value: &str, known: impl Iterator<Item = &'x str> + Clone, what: &str, owner: &str) {
+    fn known<'x>(
+        &mut self,
+        from: &Origin,
+        value: &str,
+        known: impl Iterator<Item = &'x str> + Clone,
+        what: &str,
+        owner: &str,
+    ) {
         if known.clone().any(|k| k == value) {
             return;
         }
-        let at = locate_after(self.files, from, value);
-        let p = Problem::new(at, format!("diagnosis \"{owner}\" names {what} \"{value}\", which is not defined"));
-        let p = with_suggestion(p, value, known);
-        let p = if p.hint.is_none() { p.hint(format!("use a {what} defined in the knowledge base (see RULES.md)")) } else { p };
+        let at = self.refs.find_ref(self.files, from, value);
+        let p = Problem::new(
+            at,
+            format!("diagnosis \"{owner}\" names {what} \"{value}\", which is not defined"),
+        );
+        let p = with_suggestion(p, value, known.clone());
+        let mut names: Vec<&str> = known.collect();
+        names.sort_unstable();
+        let p = or_hint(p, format!("the {what}s defined are: {}", names.join(", ")));
         self.problems.push(p);
     }
 
@@ -302,20 +498,44 @@ impl<'k> CycleWalk<'k> {
         if !self.reported.insert(key.join(",")) {
             return;
         }
-        let at = self.kb.nodes.iter().find(|n| n.id() == id).map(|n| n.at.clone()).unwrap_or_default();
+        let at = self
+            .kb
+            .nodes
+            .iter()
+            .find(|n| n.id() == id)
+            .map(|n| n.at.clone())
+            .unwrap_or_default();
         self.problems.push(
-            Problem::new(at, format!("the tree loops: {} -> {id}", cycle.join(" -> ")))
-                .hint("a walk must always end at a diagnosis; point one of these edges elsewhere"),
+            Problem::new(
+                at,
+                format!("the tree loops: {} -> {id}", cycle.join(" -> ")),
+            )
+            .hint("a walk must always end at a diagnosis; point one of these edges elsewhere"),
         );
     }
 }
 
 fn unreachable(at: &Origin, what: &str, id: &str) -> Problem {
-    Problem::new(at.clone(), format!("{what} \"{id}\" cannot be reached from \"{ROOT}\""))
-        .hint("lead to it from a node of the tree, or remove it")
+    Problem::new(
+        at.clone(),
+        format!("{what} \"{id}\" cannot be reached from \"{ROOT}\""),
+    )
+    .hint("lead to it from a node of the tree, or remove it")
 }
 
-fn with_suggestion<'x>(p: Problem, wrong: &str, known: impl IntoIterator<Item = &'x str>) -> Problem {
+fn or_hint(p: Problem, hint: impl Into<String>) -> Problem {
+    if p.hint.is_some() {
+        p
+    } else {
+        p.hint(hint)
+    }
+}
+
+fn with_suggestion<'x>(
+    p: Problem,
+    wrong: &str,
+    known: impl IntoIterator<Item = &'x str>,
+) -> Problem {
     match did_you_mean(wrong, known) {
         Some(hint) => p.hint(hint),
         None => p,
@@ -360,7 +580,7 @@ impl Validator<'_> {
                 continue;
             };
             if !has(target) {
-                let at = locate_after(self.files, &d.at, target);
+                let at = self.refs.find_ref(self.files, &d.at, target);
                 problems.push(
                     Problem::new(at, format!("diagnosis \"{}\" escalates to \"{target}\", which has no template", d.id))
                         .hint(format!("add templates/{target}.tera (it may extend base.tera), or name a target that has one")),
