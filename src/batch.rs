@@ -395,6 +395,7 @@ mod tests {
             jobs,
             format: Format::Jsonl,
             progress: false,
+            show_usernames: false,
         };
         let (summary, out) = run(
             &kb,

@@ -115,7 +115,7 @@ or with no ending are read. Each result names cause, owner, reason (Sisimai's
 vocabulary), confidence, pending facts (answer them to confirm or change the
 result) and the evidence lines behind it.
 
-Limits: a transcript is read up to 64 MiB; longer input is cut there and the
+Limits: a transcript is read up to 4 MiB; longer input is cut there and the
 result notes it. Any line ends (LF, CRLF, CR), terminal escapes and invalid
 UTF-8 (decoded lossily, noted) are accepted. A missing or unreadable path is
 reported as its own result and the other paths are still classified.";

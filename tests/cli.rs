@@ -173,7 +173,7 @@ fn help_documents_exit_codes_and_limits() {
     let o = mailtriage(&["classify", "--help"]);
     let help = stdout(&o);
     assert!(
-        help.contains("64 MiB"),
+        help.contains(&format!("{} MiB", mailtriage::ticket::MAX_TICKET_BYTES >> 20)),
         "the input limit is not documented: {help}"
     );
     assert!(help.contains("--output"), "{help}");
@@ -193,7 +193,8 @@ fn a_gigabyte_file_is_cut_at_the_limit_with_a_note() {
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 1, "{out}");
-    assert!(out.contains("64 MiB"), "the limit is not named: {out}");
+    let limit = format!("{} MiB", mailtriage::ticket::MAX_TICKET_BYTES >> 20);
+    assert!(out.contains(&limit), "the limit is not named: {out}");
 }
 
 fn entries(dir: &Path) -> Vec<String> {

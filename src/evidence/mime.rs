@@ -165,12 +165,15 @@ fn is_header(line: &str) -> bool {
     }
 }
 
-/// Headers from the first line up to a blank line, with at least two fields.
+/// Headers from the first line up to a blank line, with at least two
+/// fields, one of them a message header: `S: 220 ...` / `C: EHLO` dialogue
+/// lines have the shape of header fields too.
 fn looks_like_email(text: &str) -> bool {
     let mut fields = 0;
+    let mut message_headers = 0;
     for line in text.lines() {
         if line.trim().is_empty() {
-            return fields >= 2;
+            break;
         }
         if line.starts_with([' ', '\t']) && fields > 0 {
             continue;
@@ -179,8 +182,9 @@ fn looks_like_email(text: &str) -> bool {
             return false;
         }
         fields += 1;
+        message_headers += usize::from(is_message_header(line));
     }
-    fields >= 2
+    fields >= 2 && message_headers >= 1
 }
 
 fn decode_mbox(text: &str) -> Decoded {
@@ -496,6 +500,11 @@ fn is_bounce(message: &Message<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefixed_dialogue_is_not_an_email() {
+        assert!(decode(b"S: 220 mx ESMTP\nC: EHLO pc1\nS: 250 AUTH LOGIN\n").is_none());
+    }
 
     #[test]
     fn plain_text_is_not_an_email() {
