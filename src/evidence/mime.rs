@@ -149,10 +149,22 @@ fn header_count(text: &str) -> usize {
 /// CRLF and bare CR become LF, so every decoder sees one line end.
 fn normalise(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    if !text.contains('\r') {
-        return text.into_owned();
+    let text = if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text.into_owned()
+    };
+    // a paste from a terminal may carry colours and trailing blanks (which
+    // hide the blank line after the headers and pad MIME boundaries): neither
+    // is part of the message
+    if text.contains('\u{1b}') || text.contains(" \n") || text.contains("\t\n") {
+        return text
+            .split('\n')
+            .map(|line| super::strip_ansi(line).trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
     }
-    text.replace("\r\n", "\n").replace('\r', "\n")
+    text
 }
 
 /// A header line: a field name (printable, no space) and a colon.

@@ -251,6 +251,12 @@ impl Evidence {
                     decoded.messages
                 ));
             }
+            if std::str::from_utf8(bytes).is_err() {
+                evidence
+                    .notes
+                    .push("input was not valid UTF-8; decoded lossily".to_string());
+            }
+            evidence.notes.extend(input_notes(bytes));
             return evidence;
         }
         let mut evidence = match std::str::from_utf8(bytes) {
