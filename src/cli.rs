@@ -198,8 +198,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let kb = load_kb(cli.rules.as_deref())?;
             run_classify(&kb, args)
         }
-        Some(Command::Rules(RulesCommand::Check { dir, strict, corpus, no_corpus })) => {
-            let corpus = if no_corpus { None } else { Some(corpus.unwrap_or_else(|| PathBuf::from("transcripts"))) };
+        Some(Command::Rules(RulesCommand::Check {
+            dir,
+            strict,
+            corpus,
+            no_corpus,
+        })) => {
+            let corpus = if no_corpus {
+                None
+            } else {
+                Some(corpus.unwrap_or_else(|| PathBuf::from("transcripts")))
+            };
             rules_check(dir.or(cli.rules), strict, corpus)
         }
         Some(Command::Rules(RulesCommand::Graph { dir, format })) => {
@@ -216,9 +225,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Some(Command::Repl(args)) => run_repl(cli.rules.as_deref(), args),
-        None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
-            run_repl(cli.rules.as_deref(), ReplArgs { resume: None, files: vec![] })
-        }
+        None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => run_repl(
+            cli.rules.as_deref(),
+            ReplArgs {
+                resume: None,
+                files: vec![],
+            },
+        ),
         Some(Command::Escalate(args)) => escalate::run(cli.rules.as_deref(), args),
         None => {
             use clap::CommandFactory;
@@ -231,7 +244,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 fn run_repl(rules: Option<&std::path::Path>, args: ReplArgs) -> anyhow::Result<ExitCode> {
     let kb = load_kb(rules)?;
     let resume = args.resume.map(|id| Some(id).filter(|id| !id.is_empty()));
-    crate::repl::run(&kb, &crate::repl::Options { resume, files: args.files })?;
+    crate::repl::run(
+        &kb,
+        &crate::repl::Options {
+            resume,
+            files: args.files,
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -244,7 +263,11 @@ pub fn load_kb(dir: Option<&std::path::Path>) -> anyhow::Result<KnowledgeBase> {
     kb.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn rules_check(dir: Option<PathBuf>, strict: bool, corpus: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn rules_check(
+    dir: Option<PathBuf>,
+    strict: bool,
+    corpus: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let files = match &dir {
         Some(dir) => crate::kb::dir_sources(dir)?,
         None => crate::kb::embedded_sources(),
@@ -253,7 +276,11 @@ fn rules_check(dir: Option<PathBuf>, strict: bool, corpus: Option<PathBuf>) -> a
     let samples = match corpus.as_deref() {
         Some(dir) if dir.join(crate::eval::EXPECTED).is_file() => Some(read_samples(dir)?),
         Some(dir) => {
-            eprintln!("note: {} has no {}; diagnosis coverage not checked", dir.display(), crate::eval::EXPECTED);
+            eprintln!(
+                "note: {} has no {}; diagnosis coverage not checked",
+                dir.display(),
+                crate::eval::EXPECTED
+            );
             None
         }
         None => None,
@@ -262,7 +289,10 @@ fn rules_check(dir: Option<PathBuf>, strict: bool, corpus: Option<PathBuf>) -> a
     for finding in &findings {
         println!("{finding}");
     }
-    let errors = findings.iter().filter(|f| f.severity == crate::kb::lint::Severity::Error).count();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == crate::kb::lint::Severity::Error)
+        .count();
     let warnings = findings.len() - errors;
     println!(
         "{}: {} signatures, {} facts, {} questions, {} nodes, {} diagnoses, {} suspects, {} templates; {errors} error{}, {warnings} warning{}",
@@ -291,7 +321,8 @@ fn read_samples(dir: &std::path::Path) -> anyhow::Result<Vec<crate::kb::lint::Sa
     let mut samples = Vec::with_capacity(rows.len());
     for row in rows {
         let path = dir.join(&row.file);
-        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         samples.push(crate::kb::lint::Sample {
             name: row.file,
             evidence: crate::evidence::Evidence::from_bytes(&bytes),
@@ -303,7 +334,10 @@ fn read_samples(dir: &std::path::Path) -> anyhow::Result<Vec<crate::kb::lint::Sa
 
 fn run_eval(kb: &KnowledgeBase, args: &EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(min) = args.min_accuracy {
-        anyhow::ensure!((0.0..=1.0).contains(&min), "--min-accuracy {min}: give a fraction between 0 and 1, e.g. 0.95");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&min),
+            "--min-accuracy {min}: give a fraction between 0 and 1, e.g. 0.95"
+        );
     }
     let report = crate::eval::evaluate(kb, &args.dir)?;
     let mut out = std::io::stdout().lock();
@@ -314,33 +348,80 @@ fn run_eval(kb: &KnowledgeBase, args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         EvalFormat::Text => write_eval(&mut out, &report)?,
     }
-    let below = args.min_accuracy.is_some_and(|min| report.cause_accuracy < min);
+    let below = args
+        .min_accuracy
+        .is_some_and(|min| report.cause_accuracy < min);
     if below {
         let floor = args.min_accuracy.unwrap_or(0.0) * 100.0;
-        eprintln!("mailtriage: cause accuracy {:.1}% is below the floor {floor:.1}%", report.cause_accuracy * 100.0);
+        eprintln!(
+            "mailtriage: cause accuracy {:.1}% is below the floor {floor:.1}%",
+            report.cause_accuracy * 100.0
+        );
     }
-    Ok(if below { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if below {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn write_eval(out: &mut impl Write, r: &crate::eval::Report) -> std::io::Result<()> {
     writeln!(out, "{}: {} labelled tickets", r.dir.display(), r.rows)?;
-    writeln!(out, "cause accuracy  {:>6.1}%  ({}/{})", r.cause_accuracy * 100.0, r.cause_correct, r.rows)?;
-    writeln!(out, "owner accuracy  {:>6.1}%  ({}/{})", r.owner_accuracy * 100.0, r.owner_correct, r.rows)?;
-    writeln!(out, "questions per ticket: mean {:.2}, max {}", r.questions_mean, r.questions_max)?;
+    writeln!(
+        out,
+        "cause accuracy  {:>6.1}%  ({}/{})",
+        r.cause_accuracy * 100.0,
+        r.cause_correct,
+        r.rows
+    )?;
+    writeln!(
+        out,
+        "owner accuracy  {:>6.1}%  ({}/{})",
+        r.owner_accuracy * 100.0,
+        r.owner_correct,
+        r.rows
+    )?;
+    writeln!(
+        out,
+        "questions per ticket: mean {:.2}, max {}",
+        r.questions_mean, r.questions_max
+    )?;
     if r.questions_max > 0 {
         writeln!(out, "  most asked: {}", r.questions_max_files.join(", "))?;
     }
-    let header = ("cause", "expected", "predicted", "correct", "precision", "recall");
-    writeln!(out, "\n  {:<32}{:>9}{:>10}{:>8}{:>10}{:>8}", header.0, header.1, header.2, header.3, header.4, header.5)?;
+    let header = (
+        "cause",
+        "expected",
+        "predicted",
+        "correct",
+        "precision",
+        "recall",
+    );
+    writeln!(
+        out,
+        "\n  {:<32}{:>9}{:>10}{:>8}{:>10}{:>8}",
+        header.0, header.1, header.2, header.3, header.4, header.5
+    )?;
     for c in &r.per_cause {
-        writeln!(out, "  {:<32}{:>9}{:>10}{:>8}{:>10.2}{:>8.2}", c.cause, c.expected, c.predicted, c.correct, c.precision, c.recall)?;
+        writeln!(
+            out,
+            "  {:<32}{:>9}{:>10}{:>8}{:>10.2}{:>8.2}",
+            c.cause, c.expected, c.predicted, c.correct, c.precision, c.recall
+        )?;
     }
     if r.confusions.is_empty() {
         writeln!(out, "\nno confusions")?;
     } else {
         writeln!(out, "\nconfusions (expected -> got):")?;
         for c in &r.confusions {
-            writeln!(out, "  {} -> {} ({}): {}", c.expected, c.got, c.files.len(), c.files.join(", "))?;
+            writeln!(
+                out,
+                "  {} -> {} ({}): {}",
+                c.expected,
+                c.got,
+                c.files.len(),
+                c.files.join(", ")
+            )?;
         }
     }
     for row in r.results.iter().filter(|row| row.error.is_some()) {
@@ -433,7 +514,10 @@ enum Output {
     Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
     /// A temporary file beside the target, renamed over it by [`Output::commit`];
     /// dropped without a commit, it is deleted.
-    File { temp: std::io::BufWriter<tempfile::NamedTempFile>, path: PathBuf },
+    File {
+        temp: std::io::BufWriter<tempfile::NamedTempFile>,
+        path: PathBuf,
+    },
 }
 
 impl Output {
@@ -460,10 +544,17 @@ impl Output {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o644));
         }
-        let temp = builder
-            .tempfile_in(dir)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e)))?;
-        Ok(Output::File { temp: std::io::BufWriter::new(temp), path: path.to_path_buf() })
+        let temp = builder.tempfile_in(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write {}: {}",
+                path.display(),
+                ticket::describe_io(&e)
+            )
+        })?;
+        Ok(Output::File {
+            temp: std::io::BufWriter::new(temp),
+            path: path.to_path_buf(),
+        })
     }
 
     fn is_terminal(&self) -> bool {
@@ -477,8 +568,16 @@ impl Output {
             return Ok(());
         }
         if let Output::File { temp, path } = self {
-            let temp = temp.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
-            temp.persist(&path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), ticket::describe_io(&e.error)))?;
+            let temp = temp
+                .into_inner()
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+            temp.persist(&path).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write {}: {}",
+                    path.display(),
+                    ticket::describe_io(&e.error)
+                )
+            })?;
         }
         Ok(())
     }
@@ -524,7 +623,11 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o044, 0o044, "results are readable by others, like any new file");
+            assert_eq!(
+                mode & 0o044,
+                0o044,
+                "results are readable by others, like any new file"
+            );
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

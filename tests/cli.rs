@@ -173,7 +173,10 @@ fn help_documents_exit_codes_and_limits() {
     let o = mailtriage(&["classify", "--help"]);
     let help = stdout(&o);
     assert!(
-        help.contains(&format!("{} MiB", mailtriage::ticket::MAX_TICKET_BYTES >> 20)),
+        help.contains(&format!(
+            "{} MiB",
+            mailtriage::ticket::MAX_TICKET_BYTES >> 20
+        )),
         "the input limit is not documented: {help}"
     );
     assert!(help.contains("--output"), "{help}");

@@ -62,7 +62,13 @@ fn verdict_of(r: &TicketResult, email: bool) -> String {
             .iter()
             .map(|f| format!("{}={}", f.fact, f.value.as_str()))
             .collect();
-        return format!("{} {} {} {}", r.cause, r.owner, r.diagnosis, facts.join(" "));
+        return format!(
+            "{} {} {} {}",
+            r.cause,
+            r.owner,
+            r.diagnosis,
+            facts.join(" ")
+        );
     }
     verdict(r)
 }
@@ -97,7 +103,9 @@ fn rewritten_the_same(name: &str, rewrite: impl Fn(&[u8]) -> Vec<u8>) {
     for (file, bytes, answers) in &all {
         let plain = run(&kb, file, bytes.clone(), answers);
         let changed = run(&kb, file, rewrite(bytes), answers);
-        let email = !mailtriage::evidence::Evidence::from_bytes(bytes).sections.is_empty();
+        let email = !mailtriage::evidence::Evidence::from_bytes(bytes)
+            .sections
+            .is_empty();
         if verdict_of(&plain, email) != verdict_of(&changed, email) {
             differ.push(format!(
                 "{file}:\n  plain: {}\n  {name}: {}",

@@ -72,7 +72,10 @@ pub fn extract(evidence: &mut Evidence) {
 /// words of a non-delivery notice.
 fn looks_like_report(evidence: &Evidence) -> bool {
     !evidence.recipients.is_empty()
-        || evidence.items.iter().any(|i| matches!(i.kind, ItemKind::Reply(_)))
+        || evidence
+            .items
+            .iter()
+            .any(|i| matches!(i.kind, ItemKind::Reply(_)))
         || evidence.lines.iter().any(|l| NOTICE.is_match(l))
 }
 

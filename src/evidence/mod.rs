@@ -411,7 +411,9 @@ mod tests {
 
     #[test]
     fn title_and_charset_escapes_are_removed_whole() {
-        let lines = split_lines("\u{1b}]0;user@host: ~\u{7}$ telnet mx 25\n\u{1b}(B220 mx\u{1b}]2;t\u{1b}\\ ready\n");
+        let lines = split_lines(
+            "\u{1b}]0;user@host: ~\u{7}$ telnet mx 25\n\u{1b}(B220 mx\u{1b}]2;t\u{1b}\\ ready\n",
+        );
         assert_eq!(lines, vec!["$ telnet mx 25", "220 mx ready"]);
     }
 

@@ -214,7 +214,11 @@ impl KnowledgeBase {
     }
 
     pub fn from_sources(files: &[SourceFile]) -> Result<KnowledgeBase, KbError> {
-        let load::Parsed { mut kb, mut problems, complete } = load::parse(files);
+        let load::Parsed {
+            mut kb,
+            mut problems,
+            complete,
+        } = load::parse(files);
         if complete {
             kb.build_index();
             problems.extend(validate::validate(&kb, files));
@@ -223,7 +227,9 @@ impl KnowledgeBase {
             return Ok(kb);
         }
         // file by file, top to bottom, the way an editor walks them
-        problems.sort_by(|a, b| (&a.at.file, a.at.line, a.at.col).cmp(&(&b.at.file, b.at.line, b.at.col)));
+        problems.sort_by(|a, b| {
+            (&a.at.file, a.at.line, a.at.col).cmp(&(&b.at.file, b.at.line, b.at.col))
+        });
         Err(KbError::Invalid(problems))
     }
 
