@@ -121,7 +121,7 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
                 // a long run, for the linear-time paths
                 let b = input[rng.below(len)];
                 let at = rng.below(len + 1);
-                input.splice(at..at, std::iter::repeat(b).take(1 + rng.below(20_000)));
+                input.splice(at..at, std::iter::repeat_n(b, 1 + rng.below(20_000)));
             }
             6 if len > 0 => {
                 let i = rng.below(len);

@@ -64,7 +64,7 @@ fn an_answer_the_evidence_agrees_with_is_no_conflict() {
     );
     assert!(
         r.get("conflicts")
-            .map_or(true, |c| c.as_array().unwrap().is_empty()),
+            .is_none_or(|c| c.as_array().unwrap().is_empty()),
         "{r}"
     );
 }

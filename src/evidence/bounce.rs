@@ -471,7 +471,7 @@ fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
         let has_text = !bare || said >= 12;
         if next.trim().is_empty() && has_text
             || others.iter().any(|a| lower.contains(a.as_str()))
-            || is_message_header(&next)
+            || is_message_header(next)
         {
             break;
         }

@@ -48,8 +48,11 @@ fn result_of(text: &str) -> ConnectResult {
     }
 }
 
+/// Builds an item from a pattern's captures.
+type MakeItem = fn(&regex::Captures) -> Option<ItemKind>;
+
 static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
-    let table: Vec<(&str, fn(&regex::Captures) -> Option<ItemKind>)> = vec![
+    let table: Vec<(&str, MakeItem)> = vec![
         // commands that open a connection
         (
             r"(?i)(?:^|[$#>]\s*)(?:telnet)\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\b",

@@ -171,17 +171,6 @@ pub struct KnowledgeBase {
     index: Index,
 }
 
-impl Default for Taxonomy {
-    fn default() -> Self {
-        Taxonomy {
-            owners: vec![],
-            causes: vec![],
-            agent_facts: vec![],
-            reasons: vec![],
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 struct Index {
     facts: HashMap<String, usize>,

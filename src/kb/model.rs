@@ -4,7 +4,7 @@ use crate::evidence::{ConnectResult, Outcome, Phase};
 use serde::{Deserialize, Serialize};
 
 /// `taxonomy.ron`: the public vocabulary (mirrors TAXONOMY.md).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Taxonomy {
     pub owners: Vec<String>,
