@@ -137,17 +137,7 @@ fn run_here<W: Write>(
             bar.inc(1);
         }
     }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    let tickets = writer.count();
-    Ok((
-        Summary {
-            tickets,
-            all_classified,
-        },
-        writer.finish()?,
-    ))
+    close(writer, progress, all_classified)
 }
 
 /// Cuts the ticket stream into chunks and hands them on as the window allows.
@@ -275,6 +265,15 @@ fn write_in_order<W: Write>(
             }
         }
     }
+    close(writer, progress, all_classified)
+}
+
+/// Ends a run: clears the progress bar and finishes the output.
+fn close<W: Write>(
+    writer: Writer<W>,
+    progress: Option<indicatif::ProgressBar>,
+    all_classified: bool,
+) -> std::io::Result<(Summary, W)> {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
