@@ -3,16 +3,9 @@
 
 mod common;
 
+use common::mailtriage;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn mailtriage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mailtriage"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
+use std::process::Output;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -2,20 +2,10 @@
 //! floor CI uses, a copy with wrong labels misses it (exit 1), and the JSON
 //! report carries the figures.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mailtriage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mailtriage"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::mailtriage;
+use std::path::Path;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -3,20 +3,11 @@
 //! (tests/data/lint-mini), exit codes with and without --strict, and the
 //! shipped knowledge base.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mailtriage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mailtriage"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::mailtriage;
+use std::path::Path;
+use std::process::Output;
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -73,7 +64,7 @@ fn shadowed_cases_idle_questions_and_coverage_are_warnings() {
 /// A copy of the mini knowledge base without its broken examples: only warnings remain.
 fn warnings_only_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&root().join(MINI), dir.path());
+    copy_tree(&common::repo(MINI), dir.path());
     let sigs = dir.path().join("signatures/mini.ron");
     let text = std::fs::read_to_string(&sigs).unwrap();
     let fixed = text
@@ -177,7 +168,7 @@ fn a_shadowed_case_in_a_large_switch_is_found() {
     // cases are compared pairwise; a case inserted after a wider one must
     // still be reported
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&root().join("rules"), dir.path());
+    copy_tree(&common::repo("rules"), dir.path());
     let start = dir.path().join("tree/start.ron");
     let text = std::fs::read_to_string(&start).unwrap();
     let anchor = "(when: Fact(\"message_accepted\"), then: \"accepted\"),";

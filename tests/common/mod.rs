@@ -25,6 +25,15 @@ pub fn kb() -> KnowledgeBase {
     KnowledgeBase::embedded().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs the real binary from the repository root.
+pub fn mailtriage(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mailtriage"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
