@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod escalate;
+mod evidence;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -32,7 +33,8 @@ Examples:
   cat tickets.jsonl | mailtriage classify --jsonl - > results.jsonl
   mailtriage rules check rules/
   mailtriage eval transcripts/ --min-accuracy 0.95
-  mailtriage eval --sisimai ../shared/corpus/sisimai --floor 77";
+  mailtriage eval --sisimai ../shared/corpus/sisimai --floor 77
+  mailtriage evidence bounce.eml";
 
 #[derive(Debug, Parser)]
 #[command(name = "mailtriage", version, about = "Triage email sending and delivery problems from pasted transcripts", after_help = AFTER_HELP)]
@@ -60,6 +62,9 @@ pub enum Command {
     /// Write the escalation packet for one ticket (text, Markdown, JSON or e-mail).
     #[command(after_help = escalate::ESCALATE_HELP)]
     Escalate(escalate::EscalateArgs),
+    /// Show the evidence read from one transcript, item by item (for rule authors).
+    #[command(after_help = evidence::EVIDENCE_HELP)]
+    Evidence(evidence::EvidenceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +238,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Some(Command::Escalate(args)) => escalate::run(cli.rules.as_deref(), args),
+        Some(Command::Evidence(args)) => evidence::run(args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::mailtriage;
+use common::{mailtriage, repo};
 use std::path::Path;
 use std::process::Output;
 
@@ -200,4 +200,33 @@ fn entries(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+#[test]
+fn evidence_shows_each_item_with_its_line_and_never_a_password() {
+    let o = mailtriage(&[
+        "evidence",
+        "transcripts/auth-backend-fault-01-broadband-vs-dialup.txt",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let reply = out
+        .lines()
+        .find(|l| l.contains("reply 535"))
+        .unwrap_or_else(|| panic!("no 535 reply item in:\n{out}"));
+    assert!(reply.starts_with('L'), "{reply}");
+    assert!(reply.contains("[AUTH"), "the 535 answers AUTH: {reply}");
+    assert!(out.contains("secret "), "{out}");
+    // the credentials the customer typed, base64 on the lines after each 334
+    let raw = std::fs::read_to_string(repo(
+        "transcripts/auth-backend-fault-01-broadband-vs-dialup.txt",
+    ))
+    .unwrap();
+    let lines: Vec<&str> = raw.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("334 ") {
+            let secret = lines[i + 1].trim();
+            assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+        }
+    }
 }
