@@ -116,8 +116,7 @@ pub fn show_usernames(result: &mut TicketResult, original: &[u8]) {
     let options = crate::evidence::redact::RedactOptions {
         show_usernames: true,
     };
-    let text =
-        crate::evidence::redact::redact_text_with(&String::from_utf8_lossy(original), options);
+    let text = crate::evidence::redact::redact_text_with(&Evidence::source_text(original), options);
     let lines: Vec<&str> = text.lines().collect();
     let requote = |r: &mut engine::EvidenceRef| {
         let quote: Vec<&str> = (r.line..=r.end_line.max(r.line))

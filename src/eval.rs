@@ -204,7 +204,7 @@ fn run_row(kb: &KnowledgeBase, dir: &Path, row: &Row) -> RowResult {
         }
     };
     let evidence = Evidence::from_bytes(&bytes);
-    let verdict = engine::evaluate(kb, &evidence, &row.answers);
+    let verdict = engine::evaluate_ticket(kb, &evidence, &row.answers);
     result.cause = verdict.cause;
     result.owner = verdict.owner;
     result.diagnosis = verdict.diagnosis;
@@ -219,7 +219,7 @@ pub fn questions_asked(kb: &KnowledgeBase, evidence: &Evidence, known: &Answers)
     let mut given = Answers::new();
     // every question settles a new fact, so this many rounds always suffice
     for asked in 0..=kb.questions.len() {
-        let verdict = engine::evaluate(kb, evidence, &given);
+        let verdict = engine::evaluate_ticket(kb, evidence, &given);
         let Some(question) = verdict.question else {
             return asked;
         };

@@ -398,3 +398,34 @@ fn the_environment_names_looked_up_addresses_and_log_peers() {
     assert_eq!(env["servers"][0]["address"], "192.0.2.60");
     assert_eq!(packet["onset"]["time"], "2024-06-04 08:00:12");
 }
+
+/// Escalation and classify must name the same diagnosis for the same input,
+/// bounces included: a multi-recipient or encoded bounce is judged per
+/// recipient and decoded in both.
+#[test]
+fn escalate_names_the_diagnosis_classify_names() {
+    let dir = repo("tests/data/bounce");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 3,
+        "bounce test data missing in {}",
+        dir.display()
+    );
+    for path in files {
+        let path = path.to_str().unwrap();
+        let packet = common::mailtriage(&["escalate", "--format", "json", path]);
+        let packet: serde_json::Value =
+            serde_json::from_slice(&packet.stdout).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let classified = common::mailtriage(&["classify", "--format", "jsonl", path]);
+        let classified: serde_json::Value =
+            serde_json::from_slice(&classified.stdout).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(
+            packet["diagnosis"]["id"], classified["diagnosis"],
+            "{path}: escalate and classify disagree"
+        );
+    }
+}

@@ -71,8 +71,9 @@ pub fn run(rules: Option<&Path>, args: EscalateArgs) -> anyhow::Result<ExitCode>
         .ticket
         .clone()
         .unwrap_or_else(|| default_ticket(&args.paths));
-    let evidence = Evidence::from_text(&text);
-    let verdict = engine::evaluate(&kb, &evidence, &answers);
+    // an email (a forwarded bounce) is decoded as classify decodes it
+    let evidence = Evidence::from_bytes(text.as_bytes());
+    let verdict = engine::evaluate_ticket(&kb, &evidence, &answers);
     let input = PacketInput {
         kb: &kb,
         ticket: &ticket,
@@ -82,7 +83,9 @@ pub fn run(rules: Option<&Path>, args: EscalateArgs) -> anyhow::Result<ExitCode>
         target: args.to.as_deref(),
     };
     let options = RenderOptions {
-        original: args.show_usernames.then(|| text.clone()),
+        original: args
+            .show_usernames
+            .then(|| Evidence::source_text(text.as_bytes())),
         show_usernames: args.show_usernames,
         date: args.date,
         from: args.from.clone(),

@@ -117,6 +117,27 @@ pub fn evaluate(kb: &KnowledgeBase, evidence: &Evidence, answers: &Answers) -> V
     evaluate_scoped(kb, evidence, answers, None)
 }
 
+/// The ticket's verdict, the one every front-end shows: that of the first
+/// recipient a bounce reports as failed, judged on its own evidence; for a
+/// transcript naming no failed recipient, that of the whole transcript.
+pub fn evaluate_ticket(kb: &KnowledgeBase, evidence: &Evidence, answers: &Answers) -> Verdict {
+    first_failed_recipient(kb, evidence, answers).unwrap_or_else(|| evaluate(kb, evidence, answers))
+}
+
+fn first_failed_recipient(
+    kb: &KnowledgeBase,
+    evidence: &Evidence,
+    answers: &Answers,
+) -> Option<Verdict> {
+    evidence
+        .recipients
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.delivered())
+        .map(|(index, _)| evaluate_scoped(kb, evidence, answers, Some(index)))
+        .find(|verdict| verdict.cause != "delivered")
+}
+
 /// As [`evaluate`], with per-recipient evidence limited to one recipient.
 pub fn evaluate_scoped(
     kb: &KnowledgeBase,

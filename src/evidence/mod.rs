@@ -274,6 +274,16 @@ impl Evidence {
         evidence
     }
 
+    /// The text evidence line numbers refer to, before redaction: a decoded
+    /// email's text, else the input itself (lossily decoded). Re-quoting lines
+    /// from anything else would quote the wrong lines of an encoded bounce.
+    pub fn source_text(bytes: &[u8]) -> String {
+        match mime::decode(bytes) {
+            Some(decoded) => decoded.text,
+            None => String::from_utf8_lossy(bytes).into_owned(),
+        }
+    }
+
     /// Extracts evidence from a transcript.
     pub fn from_text(text: &str) -> Evidence {
         Evidence::from_sections(text, Vec::new(), 0)

@@ -116,7 +116,7 @@ impl<'a> Repl<'a> {
             Some(Some(id)) => store.load(id)?,
         };
         let evidence = Evidence::default();
-        let verdict = engine::evaluate(kb, &evidence, &Default::default());
+        let verdict = engine::evaluate_ticket(kb, &evidence, &Default::default());
         let mut repl = Repl {
             kb,
             store,
@@ -274,8 +274,9 @@ impl<'a> Repl<'a> {
 
     /// Re-extracts evidence from every paste and walks the tree again.
     fn evaluate(&mut self) {
-        self.evidence = Evidence::from_text(&self.session.transcript());
-        self.verdict = engine::evaluate(self.kb, &self.evidence, &self.session.answers());
+        // a pasted email (a forwarded bounce) is decoded as classify decodes it
+        self.evidence = Evidence::from_bytes(self.session.transcript().as_bytes());
+        self.verdict = engine::evaluate_ticket(self.kb, &self.evidence, &self.session.answers());
         let v = &self.verdict;
         self.session.outcome = Some(Outcome {
             diagnosis: v.diagnosis.clone(),

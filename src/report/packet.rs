@@ -889,7 +889,7 @@ fn alternatives(input: &PacketInput) -> Vec<Alternative> {
         for answer in [Answer::Yes, Answer::No] {
             let mut answers = input.answers.clone();
             answers.insert(fact.clone(), answer);
-            let other = engine::evaluate(kb, input.evidence, &answers);
+            let other = engine::evaluate_ticket(kb, input.evidence, &answers);
             let asked = kb
                 .question_for(fact)
                 .map(|q| q.text.clone())
