@@ -392,19 +392,18 @@ fn suspects(kb: &KnowledgeBase, facts: &Facts, ids: &[String]) -> Vec<SuspectVer
 }
 
 fn also_seen(kb: &KnowledgeBase, facts: &Facts, chosen: &str, cause: &str) -> Vec<String> {
+    // one diagnosis per other cause: a second one of the same cause adds nothing
+    let mut causes: Vec<&str> = vec![cause];
     let mut seen: Vec<String> = Vec::new();
     for d in &kb.diagnoses {
-        if d.id == chosen
-            || d.cause == cause
-            || d.indicated_by.is_empty()
-            || seen.contains(&d.cause)
-        {
+        if d.id == chosen || d.indicated_by.is_empty() || causes.contains(&d.cause.as_str()) {
             continue;
         }
         if d.indicated_by
             .iter()
             .all(|f| facts.value(kb, f) == Answer::Yes)
         {
+            causes.push(&d.cause);
             seen.push(d.id.clone());
         }
     }

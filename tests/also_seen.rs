@@ -1,0 +1,26 @@
+//! `also_seen` lists other diagnoses the evidence points at, one per cause,
+//! never one of the chosen cause. Built on tests/data/minimal-rules with
+//! tests/data/also-seen laid over it.
+
+mod common;
+
+use common::{data_dir, overlay_sources};
+use mailtriage::engine;
+use mailtriage::evidence::Evidence;
+use mailtriage::kb::KnowledgeBase;
+
+#[test]
+fn other_causes_are_listed_once_each() {
+    let kb = KnowledgeBase::from_sources(&overlay_sources(&data_dir().join("also-seen")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let evidence = Evidence::from_text(
+        "MAIL FROM:<a@example.com>\n250 ok\nRCPT TO:<b@example.org>\n250 ok\nDATA\n354 go\n.\n250 2.0.0 queued as 1234\n",
+    );
+    let verdict = engine::evaluate(&kb, &evidence, &Default::default());
+    assert_eq!(verdict.cause, "delivered");
+    assert_eq!(
+        verdict.also_seen,
+        vec!["wrong-password-a".to_string()],
+        "one diagnosis per other cause"
+    );
+}
