@@ -193,8 +193,14 @@ fn credentials_in(text: &str) -> Vec<String> {
         }
         if let Some(at) = words.iter().position(|w| w.eq_ignore_ascii_case("AUTH")) {
             if let (Some(mech), Some(init)) = (words.get(at + 1), words.get(at + 2)) {
+                // `250 AUTH PLAIN LOGIN` and `<~  250-AUTH ...` list mechanisms, not credentials
+                let capability = words[..at].iter().any(|w| {
+                    let code = w.trim_end_matches('-');
+                    code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())
+                });
                 if words.len() == at + 3
                     && *init != "="
+                    && !capability
                     && !line.trim_start().starts_with(|c: char| c.is_ascii_digit())
                 {
                     out.push(init.to_string());

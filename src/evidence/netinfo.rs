@@ -157,8 +157,20 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c| name_error(cap(c, "name")),
         ),
         (
-            r"(?i)server can't find\s+(?P<name>\S+?)\.?:\s*(?:NXDOMAIN|SERVFAIL)",
+            // BIND's nslookup says NXDOMAIN, Windows' says "Non-existent domain"
+            r"(?i)\S+ can't find\s+(?P<name>\S+?)\.?:\s*(?:NXDOMAIN|SERVFAIL|Non-existent domain)",
             |c| name_error(cap(c, "name")),
+        ),
+        (
+            // PowerShell: Test-NetConnection and Resolve-DnsName
+            r"(?i)(?:Name resolution of (?P<a>\S+?)\.? failed|^Resolve-DnsName\s*:\s*(?P<b>\S+?)\.?\s*:\s*DNS name does not exist)",
+            |c| {
+                name_error(if cap(c, "a").is_empty() {
+                    cap(c, "b")
+                } else {
+                    cap(c, "a")
+                })
+            },
         ),
         // which network a session ran from
         (
@@ -275,6 +287,34 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn windows_and_powershell_lookups_that_find_nothing() {
+        for (text, name) in [
+            (
+                "*** router.home can't find smtp.exampel.net: Non-existent domain",
+                "smtp.exampel.net",
+            ),
+            (
+                "** server can't find smtp.exampel.net: NXDOMAIN",
+                "smtp.exampel.net",
+            ),
+            (
+                "WARNING: Name resolution of smtp.exampel.net failed",
+                "smtp.exampel.net",
+            ),
+            (
+                "Resolve-DnsName : smtp.exampel.net : DNS name does not exist",
+                "smtp.exampel.net",
+            ),
+        ] {
+            assert!(
+                kinds(text).contains(&ItemKind::NameError { name: name.into() }),
+                "{text}: {:?}",
+                kinds(text)
+            );
+        }
     }
 
     #[test]

@@ -43,7 +43,7 @@ fn split_prefix(line: &str) -> (Option<Dir>, &str) {
         }
         _ => trimmed,
     };
-    const PREFIXES: [(&str, Dir); 18] = [
+    const PREFIXES: [(&str, Dir); 20] = [
         // PHPMailer's debug output
         ("SERVER -> CLIENT:", Dir::Server),
         ("CLIENT -> SERVER:", Dir::Client),
@@ -52,7 +52,10 @@ fn split_prefix(line: &str) -> (Option<Dir>, &str) {
         ("TX:", Dir::Client),
         ("<<<", Dir::Server),
         (">>>", Dir::Client),
+        // swaks marks an error reply with `*`: `<**` plain, `<-*`/`<~*` in newer versions and TLS
         ("<**", Dir::Server),
+        ("<-*", Dir::Server),
+        ("<~*", Dir::Server),
         ("***", Dir::Info),
         ("===", Dir::Info),
         ("<-", Dir::Server),
@@ -413,6 +416,21 @@ mod tests {
             assert_eq!(caps.len(), 1, "{s}");
             let last = e.replies().last().unwrap().1.clone();
             assert_eq!((last.code, last.phase), (535, Phase::Auth), "{s}");
+        }
+    }
+
+    #[test]
+    fn swaks_error_replies_are_read_in_both_forms() {
+        for mark in ["<**", "<-*", "<~*"] {
+            let text = format!(
+                " -> AUTH LOGIN\n<-  334 VXNlcm5hbWU6\n -> YWxpY2U=\n<-  334 UGFzc3dvcmQ6\n -> c2VjcmV0\n{mark} 535 5.7.8 Error: authentication failed\n"
+            );
+            let got = replies(&text);
+            assert_eq!(
+                got.last(),
+                Some(&(535, Phase::Auth, "5.7.8".to_string())),
+                "{mark}"
+            );
         }
     }
 
