@@ -192,7 +192,31 @@ pub fn classify(text: &str, block: bool) -> Input {
     if !line.contains(char::is_whitespace) {
         return Input::Unknown(line.to_string());
     }
+    if let Some(word) = answer_with_remarks(line) {
+        return Input::Usage(format!(
+            "to answer, type just {word} (or no, unknown); to add this line as evidence, type paste first"
+        ));
+    }
     transcript(text)
+}
+
+/// "yes please", "No, it fails too": an answer with words around it. Taking
+/// it for a one-line transcript would silently lose the answer, and taking it
+/// for an answer could misread error text ("No route to host"), so the agent
+/// is asked which was meant. Lines with digits are transcript text.
+fn answer_with_remarks(line: &str) -> Option<&'static str> {
+    if line.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let first = line.split_whitespace().next()?;
+    let word = first
+        .trim_end_matches([',', '.', '!', ';', ':'])
+        .to_ascii_lowercase();
+    match word.as_str() {
+        "yes" | "y" | "yeah" | "yep" => Some("yes"),
+        "no" | "n" | "nope" => Some("no"),
+        _ => None,
+    }
 }
 
 fn transcript(text: &str) -> Input {
@@ -375,6 +399,20 @@ mod tests {
             Input::Transcript("220 a".into())
         );
         assert!(matches!(classify("why not", false), Input::Usage(_)));
+        for remark in [
+            "yes please",
+            "No, it fails from the hotspot too",
+            "yep it works",
+        ] {
+            assert!(
+                matches!(classify(remark, false), Input::Usage(_)),
+                "{remark} is neither silently an answer nor a transcript"
+            );
+        }
+        assert!(matches!(
+            classify("No such user here 550", false),
+            Input::Transcript(_)
+        ));
         assert_eq!(
             classify("load 'my file.txt' b", false),
             Input::Command(Command::Load(vec!["my file.txt".into(), "b".into()]))
