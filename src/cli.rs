@@ -116,7 +116,9 @@ A ticket is a plain-text transcript (SMTP dialogue, telnet test, bounce, MTA log
 client error text, agent notes; several pasted together are fine) or a JSON Lines
 record {\"id\": ..., \"transcript\": ..., \"answers\": {\"receive_works\": \"yes\"}}.
 Folders are walked recursively; files ending .txt .eml .log .msg .mbox .text .jsonl
-or with no ending are read. Each result names cause, owner, reason (Sisimai's
+or with no ending are read. An mbox (a .mbox file, or any input starting with
+a \"From \" envelope line) is one ticket per message, named FILE#1, FILE#2, ...
+Each result names cause, owner, reason (Sisimai's
 vocabulary), confidence, pending facts (answer them to confirm or change the
 result) and the evidence lines behind it.
 

@@ -550,6 +550,123 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
 }
 
+/// Whether a stream's first bytes look like an mbox: a `From ` envelope line
+/// followed by a header field.
+pub fn looks_like_mbox(head: &[u8]) -> bool {
+    let mut lines = head.split(|&b| b == b'\n');
+    let first = lines.next().unwrap_or_default();
+    let second = lines.next().unwrap_or_default();
+    let name_len = second
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+        .count();
+    first.starts_with(b"From ") && name_len > 0 && second.get(name_len) == Some(&b':')
+}
+
+/// The messages of an mbox (a mail server's bounce folder), one ticket each,
+/// read lazily: a message starts at a `From ` line after a blank line. Each
+/// is capped at [`MAX_TICKET_BYTES`] and its lines at [`MAX_LINE_BYTES`] like
+/// any transcript. Ids are `FILE#N`; an mbox of one message keeps `FILE`.
+pub struct Mbox<R> {
+    source: String,
+    reader: R,
+    index: usize,
+    line: Vec<u8>,
+    /// The `From ` line that ended the previous message and starts the next.
+    next_from: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl<R: BufRead> Mbox<R> {
+    pub fn new(source: String, reader: R) -> Mbox<R> {
+        Mbox {
+            source,
+            reader,
+            index: 0,
+            line: Vec::new(),
+            next_from: None,
+            done: false,
+        }
+    }
+
+    /// Reads one message; Err when reading fails part-way.
+    fn read_message(&mut self) -> Result<Option<Ticket>, std::io::Error> {
+        let mut text = Vec::new();
+        let mut notes = Vec::new();
+        let (mut cut_lines, mut truncated, mut after_blank) = (0usize, false, false);
+        if let Some(from) = self.next_from.take() {
+            text.extend_from_slice(&from);
+            text.push(b'\n');
+        }
+        while !self.done {
+            self.line.clear();
+            let fits = match read_line_bounded(&mut self.reader, &mut self.line, MAX_LINE_BYTES)? {
+                None => {
+                    self.done = true;
+                    break;
+                }
+                Some(fits) => fits,
+            };
+            let line = self.line.strip_suffix(b"\r").unwrap_or(&self.line);
+            if line.starts_with(b"From ") && after_blank && !text.is_empty() {
+                self.next_from = Some(line.to_vec());
+                break;
+            }
+            after_blank = line.is_empty();
+            cut_lines += usize::from(!fits);
+            if text.len() + line.len() + 1 > MAX_TICKET_BYTES as usize {
+                truncated = true;
+                continue;
+            }
+            text.extend_from_slice(line);
+            text.push(b'\n');
+        }
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        self.index += 1;
+        let id = if self.index == 1 && self.next_from.is_none() {
+            self.source.clone()
+        } else {
+            format!("{}#{}", self.source, self.index)
+        };
+        if truncated {
+            notes.push(truncation_note());
+        }
+        if cut_lines > 0 {
+            notes.push(format!(
+                "{cut_lines} line{} longer than {} KiB dropped",
+                if cut_lines == 1 { "" } else { "s" },
+                MAX_LINE_BYTES >> 10
+            ));
+        }
+        notes.extend(decode_binary(&mut text));
+        Ok(Some(Ticket {
+            id,
+            text,
+            answers: BTreeMap::new(),
+            notes,
+        }))
+    }
+}
+
+impl<R: BufRead> Iterator for Mbox<R> {
+    type Item = Result<Ticket, TicketError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.read_message() {
+            Ok(ticket) => ticket.map(Ok),
+            Err(e) => {
+                self.done = true;
+                Some(Err(TicketError {
+                    id: format!("{}#{}", self.source, self.index + 1),
+                    message: describe_io(&e),
+                }))
+            }
+        }
+    }
+}
+
 /// Every ticket named by `paths`, read lazily in input order: transcript
 /// files are one ticket each, `.jsonl` files (or every input, with `jsonl`)
 /// one ticket per record; `-` is stdin.
@@ -565,7 +682,8 @@ pub fn stream(paths: &[String], jsonl: bool) -> Tickets {
 pub struct Tickets {
     inputs: Walker,
     jsonl: bool,
-    records: Option<Records<Box<dyn BufRead + Send>>>,
+    /// The input being read one ticket at a time (JSON Lines or an mbox).
+    records: Option<Box<dyn Iterator<Item = Result<Ticket, TicketError>> + Send>>,
 }
 
 impl Iterator for Tickets {
@@ -582,11 +700,13 @@ impl Iterator for Tickets {
             match self.inputs.next()? {
                 Err(err) => return Some(Err(err)),
                 Ok(Input::Stdin) if self.jsonl => {
-                    let reader: Box<dyn BufRead + Send> =
-                        Box::new(BufReader::with_capacity(256 * 1024, std::io::stdin()));
-                    self.records = Some(Records::new("-".into(), reader));
+                    let reader = BufReader::with_capacity(256 * 1024, std::io::stdin());
+                    self.records = Some(Box::new(Records::new("-".into(), reader)));
                 }
-                Ok(Input::Stdin) => return Some(read_transcript("-".into(), std::io::stdin())),
+                Ok(Input::Stdin) => match one_or_many("-".into(), std::io::stdin(), false) {
+                    Ok(many) => self.records = Some(many),
+                    Err(one) => return Some(one),
+                },
                 Ok(Input::Path(path)) => {
                     let id = path.display().to_string();
                     match std::fs::File::open(&path) {
@@ -597,11 +717,13 @@ impl Iterator for Tickets {
                             }))
                         }
                         Ok(file) if self.jsonl || is_jsonl(&path) => {
-                            let reader: Box<dyn BufRead + Send> =
-                                Box::new(BufReader::with_capacity(256 * 1024, file));
-                            self.records = Some(Records::new(id, reader));
+                            let reader = BufReader::with_capacity(256 * 1024, file);
+                            self.records = Some(Box::new(Records::new(id, reader)));
                         }
-                        Ok(file) => return Some(read_transcript(id, file)),
+                        Ok(file) => match one_or_many(id, file, is_mbox_name(&path)) {
+                            Ok(many) => self.records = Some(many),
+                            Err(one) => return Some(one),
+                        },
                     }
                 }
             }
@@ -609,9 +731,94 @@ impl Iterator for Tickets {
     }
 }
 
+type TicketIter = Box<dyn Iterator<Item = Result<Ticket, TicketError>> + Send>;
+
+fn is_mbox_name(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()) == Some("mbox")
+}
+
+/// An mbox becomes a stream of its messages (`Ok`); any other input is read
+/// whole as one ticket (`Err` carries that single result).
+fn one_or_many(
+    id: String,
+    source: impl Read + Send + 'static,
+    mbox_by_name: bool,
+) -> Result<TicketIter, Result<Ticket, TicketError>> {
+    let mut reader = BufReader::with_capacity(256 * 1024, source);
+    let head = match reader.fill_buf() {
+        Ok(head) => head,
+        Err(e) => {
+            return Err(Err(TicketError {
+                id,
+                message: describe_io(&e),
+            }))
+        }
+    };
+    if mbox_by_name || looks_like_mbox(head) {
+        return Ok(Box::new(Mbox::new(id, reader)));
+    }
+    Err(read_transcript(id, reader))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mbox_ids(text: &str) -> Vec<String> {
+        Mbox::new("box".into(), text.as_bytes())
+            .map(|t| t.unwrap().id)
+            .collect()
+    }
+
+    #[test]
+    fn an_mbox_is_one_ticket_per_message() {
+        let text = "From a@x Mon Jun  3 10:00:00 2024\nSubject: one\n\nbody\nFrom here on, prose\n\nFrom b@x Mon Jun  3 11:00:00 2024\nSubject: two\n\nbody\n";
+        assert_eq!(mbox_ids(text), vec!["box#1", "box#2"]);
+        let tickets: Vec<_> = Mbox::new("box".into(), text.as_bytes()).collect();
+        let first = String::from_utf8(tickets[0].as_ref().unwrap().text.clone()).unwrap();
+        assert!(
+            first.contains("From here on, prose"),
+            "a From line inside a paragraph is body: {first}"
+        );
+        assert!(String::from_utf8_lossy(&tickets[1].as_ref().unwrap().text).starts_with("From b@x"));
+    }
+
+    #[test]
+    fn an_mbox_of_one_message_keeps_the_file_name() {
+        assert_eq!(
+            mbox_ids("From a@x Mon Jun  3 10:00:00 2024\r\nSubject: one\r\n\r\nbody\r\n"),
+            vec!["box"]
+        );
+        assert!(mbox_ids("\n\n").is_empty());
+    }
+
+    #[test]
+    fn an_oversized_mbox_message_is_cut_and_the_next_still_read() {
+        let big = "x".repeat(1000) + "\n";
+        let mut text = String::from("From a@x Mon Jun  3 10:00:00 2024\nSubject: big\n\n");
+        for _ in 0..(MAX_TICKET_BYTES as usize / big.len() + 10) {
+            text.push_str(&big);
+        }
+        text.push_str("\nFrom b@x Mon Jun  3 11:00:00 2024\nSubject: small\n\nbody\n");
+        let tickets: Vec<_> = Mbox::new("box".into(), text.as_bytes())
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(tickets.len(), 2);
+        assert!(tickets[0].text.len() as u64 <= MAX_TICKET_BYTES);
+        assert_eq!(tickets[0].notes, vec![truncation_note()]);
+        assert_eq!(tickets[1].id, "box#2");
+    }
+
+    #[test]
+    fn mbox_detection_wants_an_envelope_line_then_a_header() {
+        assert!(looks_like_mbox(
+            b"From a@x Mon Jun  3 10:00:00 2024\nReturn-Path: <>\n"
+        ));
+        assert!(!looks_like_mbox(b"From: a@x\nTo: b@y\n"));
+        assert!(!looks_like_mbox(
+            b"From what I can tell the server\nsaid no\n"
+        ));
+    }
 
     fn ids(dir: &Path) -> Vec<String> {
         expand(&[dir.display().to_string()])

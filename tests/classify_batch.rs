@@ -135,3 +135,25 @@ fn faults_stay_with_their_ticket() {
     assert_eq!(got[3]["error"], "no such file or folder");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn an_mbox_is_classified_message_by_message_from_a_file_or_stdin() {
+    let mbox = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bounce/two-bounces.mbox");
+    let path = mbox.to_str().unwrap();
+    let from_file = tickets(&mailtriage(&["classify", "--format", "jsonl", path], None));
+    let ids: Vec<_> = from_file
+        .iter()
+        .map(|t| t["ticket"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, vec![format!("{path}#1"), format!("{path}#2")]);
+    let bytes = std::fs::read(&mbox).unwrap();
+    let from_stdin = tickets(&mailtriage(
+        &["classify", "--format", "jsonl", "-"],
+        Some(&bytes),
+    ));
+    assert_eq!(from_stdin.len(), 2);
+    for (a, b) in from_file.iter().zip(&from_stdin) {
+        assert_eq!(a["diagnosis"], b["diagnosis"]);
+        assert_eq!(a["recipients"], b["recipients"]);
+    }
+}
