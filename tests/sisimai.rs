@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// Per-record agreement the knowledge base must keep (a little under what it reaches).
-const FLOOR: f64 = 0.77;
+const FLOOR: f64 = 0.82;
 
 /// Disagreements with Sisimai's labels that are decisions, not misses:
 /// (file, the reason we give, why).
@@ -28,10 +28,36 @@ const ON_PURPOSE: &[(&str, &str, &str)] = &[
          (go-sisimai 5.2 agrees; p5-sisimai 5.1 said filtered)",
     ),
     (
-        "emails/bsd/rhost-gsuite-04.eml",
-        "hostunknown",
-        "`DNS type 'mx' lookup ... responded with code NXDOMAIN Domain name not found`: the domain does not exist, \
-         which is what the sender must fix; Sisimai files Gmail's DNS errors as network errors",
+        "emails/bsd/rfc3464-35.eml",
+        "networkerror",
+        "the delay notice's `Status: 4.0.0 (cat.example.net: host name lookup failure)` names a DNS lookup failure \
+         (networkerror, as Sisimai files the same words in a Diagnostic-Code); Sisimai reads no diagnostic there and \
+         falls back to the delay (expired)",
+    ),
+    (
+        "emails/bsd/lhost-qmail-07.eml",
+        "expired",
+        "qmail's `wasn't able to establish an SMTP connection (#4.4.1)` after the queue gave up is X.4.1, no answer \
+         from any MX: the situation Sisimai files as expired when Gmail words it (`did not accept our requests to \
+         connect`); only Sisimai's qmail table calls it a network error",
+    ),
+    (
+        "emails/bsd/lhost-x2-06.eml",
+        "expired",
+        "the same qmail `wasn't able to establish an SMTP connection (#4.4.1)` after the queue gave up: no answer \
+         from any MX, expired as above",
+    ),
+    (
+        "emails/bsd/rhost-aol-06.eml",
+        "networkerror",
+        "Postfix's `type=MX: Malformed or unexpected name server reply` is a DNS fault (Sisimai agrees in \
+         lhost-postfix-17); only Sisimai's AOL-specific table reads it as a null MX (notaccept)",
+    ),
+    (
+        "emails/bsd/lhost-exchange2007-03.eml",
+        "exceedlimit",
+        "`550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for this recipient`: a per-recipient limit, which is \
+         what RFC 3463 X.2.3 (exceedlimit in Sisimai's own status table) means; only Sisimai's Exchange table says mesgtoobig",
     ),
 ];
 
