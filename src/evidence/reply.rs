@@ -96,10 +96,20 @@ static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// A reply code followed by an enhanced status of the same class
+/// (`550 5.7.1`, `452-4.2.2`): a reply wherever it stands in prose, whatever
+/// words introduce it ("the server says: ...", "... on 04/06. 550 5.7.708 ...").
+static CODE_WITH_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|[\s"'(\[:,.;])([245])([0-5]\d)[ -](([245])\.\d{1,3}\.\d{1,3}\b.*)$"#)
+        .unwrap()
+});
+
 /// A reply quoted inside prose, a log line or a client error message
 /// (`... said: 550 5.1.1 no such user`, `The server responded: 535 ...`).
 pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
-    let caps = EMBEDDED.captures(line)?;
+    let Some(caps) = EMBEDDED.captures(line) else {
+        return find_code_with_status(line);
+    };
     let code: u16 = caps[1].parse().ok()?;
     let rest = caps.get(3)?.as_str().trim();
     let rest = rest.trim_end_matches(['\'', '"']).trim();
@@ -108,6 +118,16 @@ pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
         return None;
     }
     Some((code, rest))
+}
+
+fn find_code_with_status(line: &str) -> Option<(u16, &str)> {
+    let caps = CODE_WITH_STATUS.captures(line)?;
+    if caps[1] != caps[4] {
+        return None;
+    }
+    let code: u16 = format!("{}{}", &caps[1], &caps[2]).parse().ok()?;
+    let rest = caps.get(3)?.as_str().trim();
+    Some((code, rest.trim_end_matches(['\'', '"']).trim()))
 }
 
 static STATUS_REPLY: LazyLock<Regex> = LazyLock::new(|| {
@@ -198,6 +218,16 @@ mod tests {
         assert!(rest.starts_with("5.1.1"));
         assert!(find_embedded("The server responded: 535 Authentication failed").is_some());
         assert!(find_embedded("we sent 550 messages today").is_none());
+        let (code, rest) =
+            find_embedded("The recipient's server says: 452 4.2.2 The email account is over quota")
+                .unwrap();
+        assert_eq!((code, rest), (452, "4.2.2 The email account is over quota"));
+        let (code, _) = find_embedded(
+            "cannot be reached: 'j@example.org' on 04/06/2024 10:12. 550 5.7.708 Access denied",
+        )
+        .unwrap();
+        assert_eq!(code, 550);
+        assert!(find_embedded("we sent 550 2.1.0 test messages").is_none());
         let (code, _) = find_embedded("R=dnslookup T=remote_smtp H=mx.example.org [192.0.2.26]: SMTP error from remote mail server after end of data: 550-5.7.1 no").unwrap();
         assert_eq!(code, 550);
         assert!(find_embedded(
