@@ -59,6 +59,63 @@ const ON_PURPOSE: &[(&str, &str, &str)] = &[
         "`550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for this recipient`: a per-recipient limit, which is \
          what RFC 3463 X.2.3 (exceedlimit in Sisimai's own status table) means; only Sisimai's Exchange table says mesgtoobig",
     ),
+    (
+        "emails/bsd/lhost-receivingses-02.eml",
+        "userunknown",
+        "`550 5.1.1 Mailbox does not exist`, as in receivingses-01 (go-sisimai 5.2 agrees)",
+    ),
+    (
+        "emails/bsd/lhost-sendmail-27.eml",
+        "userunknown",
+        "the session shows `550 5.1.1 ... User unknown` then `503 Need RCPT`: a pipelined RCPT TO refusal read after DATA; \
+         the x.1.1 status names the address",
+    ),
+    (
+        "emails/bsd/lhost-sendmail-48.eml",
+        "userunknown",
+        "`Recipient address rejected: User unknown` (Postfix's RCPT-time check) and `550 5.1.1 ... User unknown` in the session",
+    ),
+    (
+        "emails/bsd/rfc3464-42.eml",
+        "userunknown",
+        "`The email account that you tried to reach does not exist` is Gmail's wording for its 5.1.1 NoSuchUser",
+    ),
+    (
+        "emails/bsd/rfc3464-01.eml",
+        "userunknown",
+        "`550 5.1.1 <...>... User Unknown` with Status 5.1.1: nothing in it speaks of a full mailbox",
+    ),
+    (
+        "emails/bsd/lhost-ezweb-02.eml",
+        "userunknown",
+        "`550 user unknown (in reply to RCPT TO command)`: refused at RCPT TO in user-unknown words; nothing says suspended",
+    ),
+    (
+        "emails/bsd/lhost-exim-46.eml",
+        "requireptr",
+        "`554 5.7.1 [C14] Missing reverse DNS for <ip>`: the reply names the missing PTR; Sisimai calls it blocked for the phase",
+    ),
+    (
+        "emails/bsd/lhost-dragonfly-18.eml",
+        "policyviolation",
+        "`550 5.7.0 ... Recipient address rejected: Policy violation`: the words say policy; Sisimai files it by the x.7 status",
+    ),
+    (
+        "emails/bsd/rhost-zoho-03.eml",
+        "spamdetected",
+        "`554 5.7.1 Email cannot be delivered. Reason: Email flagged as Spam.`: an explicit spam verdict",
+    ),
+    (
+        "emails/bsd/lhost-postfix-74.eml",
+        "badreputation",
+        "Yahoo's `[TSS04] ... temporarily deferred due to unexpected volume or user complaints`: a reputation deferral, \
+         not a refused sender",
+    ),
+    (
+        "emails/bsd/rhost-yahooinc-02.eml",
+        "badreputation",
+        "Yahoo's TSS04 deferral, as in lhost-postfix-74",
+    ),
 ];
 
 fn corpus() -> Option<PathBuf> {
