@@ -108,7 +108,7 @@ static CODE_WITH_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 /// (`... said: 550 5.1.1 no such user`, `The server responded: 535 ...`).
 pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
     let Some(caps) = EMBEDDED.captures(line) else {
-        return find_code_with_status(line);
+        return find_code_with_status(line).or_else(|| find_python_tuple(line));
     };
     let code: u16 = caps[1].parse().ok()?;
     let rest = caps.get(3)?.as_str().trim();
@@ -118,6 +118,20 @@ pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
         return None;
     }
     Some((code, rest))
+}
+
+/// Python 3's smtplib errors quote the reply as a `(code, b'text')` tuple:
+/// `SMTPAuthenticationError: (535, b'5.7.8 Username and Password not accepted')`.
+static PYTHON_TUPLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\(([245][0-5]\d),\s*b(?:'([^']*)|"([^"]*))"#).unwrap());
+
+fn find_python_tuple(line: &str) -> Option<(u16, &str)> {
+    let caps = PYTHON_TUPLE.captures(line)?;
+    let code = caps[1].parse().ok()?;
+    let text = caps.get(2).or(caps.get(3))?.as_str();
+    // the reply's own line breaks arrive escaped
+    let first = text.split("\\n").next().unwrap_or(text).trim();
+    (!first.is_empty()).then_some((code, first))
 }
 
 fn find_code_with_status(line: &str) -> Option<(u16, &str)> {
@@ -228,6 +242,17 @@ mod tests {
         .unwrap();
         assert_eq!(code, 550);
         assert!(find_embedded("we sent 550 2.1.0 test messages").is_none());
+        assert_eq!(
+            find_embedded("smtplib.SMTPSenderRefused: (552, b'5.3.4 Message size exceeds fixed maximum message size', 'a@example.com')"),
+            Some((552, "5.3.4 Message size exceeds fixed maximum message size"))
+        );
+        assert_eq!(
+            find_embedded(
+                r"smtplib.SMTPAuthenticationError: (534, b'5.7.9 Application-specific password required.\n5.7.9  https://support.google.com/mail/')"
+            ),
+            Some((534, "5.7.9 Application-specific password required."))
+        );
+        assert!(find_embedded("print(250, 'items')").is_none());
         let (code, _) = find_embedded("R=dnslookup T=remote_smtp H=mx.example.org [192.0.2.26]: SMTP error from remote mail server after end of data: 550-5.7.1 no").unwrap();
         assert_eq!(code, 550);
         assert!(find_embedded(
