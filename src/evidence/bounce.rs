@@ -62,9 +62,7 @@ pub fn extract(evidence: &mut Evidence) {
         find_recipients(evidence);
     }
     tag_dsn_replies(evidence);
-    if evidence.recipients.len() > 1 {
-        tag_paragraphs(evidence);
-    }
+    tag_paragraphs(evidence);
     infer_replies(evidence);
 }
 
@@ -154,13 +152,16 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 /// of a line (`<a@b>:`, `  a@b`, `a@b... User unknown`), after `RCPT TO:`,
 /// or after "to"/"for" in a sentence about delivery.
 static RECIPIENT_AT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?ix)
-        ^\s*(?:\d{3}[\s-](?:\d\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?(?:mailto:)?(?P<a>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?\s*(?:$|:|\.\.\.|,|;|\(|\s-|\s+\(|\s+(?:user|mailbox|recipient|address|unknown|no\b|not\b|does|is\b|was\b|has\b|host|on\b|\d{3}\b|\[|<|smtp|sorry|delivery|failed|error|the\b|because|unable|could|can't|cannot|mail|message|quota|over|account|domain|invalid|rejected|refused|denied|blocked|sender|retry|too|exceeded|this|\#))
+    // a domain ends before the dot that ends a sentence
+    const DOMAIN: &str =
+        r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+";
+    let pattern = r#"(?ix)
+        ^\s*(?:\d{3}[\s-](?:\d\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?(?:mailto:)?(?P<a>[^\s<>"'@]+@{DOMAIN})>?["']?\s*(?:$|:|\.\.\.|,|;|\(|\s-|\s+\(|\s+(?:user|mailbox|recipient|address|unknown|no\b|not\b|does|is\b|was\b|has\b|host|on\b|\d{3}\b|\[|<|smtp|sorry|delivery|failed|error|the\b|because|unable|could|can't|cannot|mail|message|quota|over|account|domain|invalid|rejected|refused|denied|blocked|sender|retry|too|exceeded|this|\#))
         |rcpt\s+to:?\s*<(?P<b>[^\s<>]+@[^\s<>]+)>
-        |(?:deliver(?:ed|y)?|sent|send|message|mail)\s+(?:\w+\s+){0,4}(?:to|for)\s*:?\s*["']?<?(?P<c>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?(?:[\s,.;:)]|$)
-        |(?:recipient|address|addressee|user|mailbox)(?:\s+address)?\s*:\s*<?(?P<d>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?(?:[\s,.;:)]|$)
-    "#)
-    .unwrap()
+        |(?:deliver(?:ed|y)?|sent|send|message|mail)\s+(?:\w+\s+){0,4}(?:to|for)\s*:?\s*["']?<?(?P<c>[^\s<>"'@]+@{DOMAIN})>?["']?(?:[\s,.;:)]|$)
+        |(?:recipient|address|addressee|user|mailbox)(?:\s+address)?\s*:\s*<?(?P<d>[^\s<>"'@]+@{DOMAIN})>?(?:[\s,.;:)]|$)
+    "#;
+    Regex::new(&pattern.replace("{DOMAIN}", DOMAIN)).unwrap()
 });
 
 /// Recipients of a free-form report, in order of appearance, found in its
@@ -277,7 +278,8 @@ fn is_system_address(address: &str) -> bool {
 }
 
 /// In a notification naming several recipients, the lines after one
-/// recipient's address (up to the next one's) are about that recipient.
+/// recipient's address (up to the next one's) are about that recipient; in
+/// one naming a single recipient, every reply of the report is.
 fn tag_paragraphs(evidence: &mut Evidence) {
     let addresses: Vec<String> = evidence
         .recipients
@@ -313,9 +315,22 @@ fn tag_paragraphs(evidence: &mut Evidence) {
             *owner = current;
         }
     }
+    // a report about one recipient is about it throughout, including a
+    // reply written before its address
+    let lone = (evidence.recipients.len() == 1).then_some(0);
+    let sections = &evidence.sections;
     for item in &mut evidence.items {
         if item.recipient.is_none() && matches!(item.kind, ItemKind::Reply(_)) {
-            item.recipient = owner_of_line.get(item.line).copied().flatten();
+            let in_report = sections.iter().any(|s| {
+                matches!(s.kind, SectionKind::Text | SectionKind::Report)
+                    && s.first <= item.line
+                    && item.line <= s.last
+            });
+            item.recipient = owner_of_line
+                .get(item.line)
+                .copied()
+                .flatten()
+                .or(lone.filter(|_| in_report));
         }
     }
 }
@@ -538,7 +553,7 @@ fn inferred(
 
 #[cfg(test)]
 mod tests {
-    use crate::evidence::Evidence;
+    use crate::evidence::{Evidence, Phase};
 
     #[test]
     fn free_form_report_names_each_recipient_with_its_own_reply() {
@@ -555,6 +570,70 @@ mod tests {
                 .collect();
             assert!(texts.iter().any(|t| t.contains(want)), "{index}: {texts:?}");
         }
+    }
+
+    /// Each recipient's replies: (code, phase, quoted, inferred, status).
+    fn replies_of(e: &Evidence, index: usize) -> Vec<(u16, Phase, bool, bool, String)> {
+        e.replies()
+            .filter(|(i, _)| i.recipient == Some(index))
+            .map(|(_, r)| {
+                (
+                    r.code,
+                    r.phase,
+                    r.quoted,
+                    r.code_inferred,
+                    r.status.map(|s| s.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn postfix_paragraphs_give_each_recipient_its_reply_and_phase() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/postfix-two-phases.eml"
+        ));
+        // the reply is on the line under "said:", the phase wrapped over two lines
+        let alice = replies_of(&e, 0);
+        assert_eq!(alice[0], (550, Phase::Message, true, false, String::new()));
+        let (item, _) = e.replies().find(|(i, _)| i.recipient == Some(0)).unwrap();
+        assert!(
+            item.quote.starts_with("<alice@example.net>: host"),
+            "{item:?}"
+        );
+        let bob = replies_of(&e, 1);
+        assert_eq!(bob[0], (550, Phase::Rcpt, true, false, "5.1.1".to_string()));
+        // nothing read from the report is a live session's greeting
+        assert!(e
+            .replies()
+            .all(|(_, r)| r.quoted && r.phase != Phase::Greeting));
+    }
+
+    #[test]
+    fn a_reply_written_with_blank_lines_between_its_lines_is_one_reply() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/dma-blank-lines.eml"
+        ));
+        assert_eq!(e.recipients[0].address, "carol@example.org");
+        let all: Vec<_> = e.replies().collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        let (item, reply) = all[0];
+        assert_eq!((reply.code, reply.phase), (550, Phase::Message));
+        assert_eq!(item.recipient, Some(0));
+        assert!(reply.text.ends_with("administrator of the sending domain."));
+    }
+
+    #[test]
+    fn a_delay_notice_keeps_its_own_reply_and_phase() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/exim-delay-after-mail.eml"
+        ));
+        // the 450 under Exim's "after MAIL FROM:<...> SIZE=2048:" line, and
+        // no 550 inferred from the notification's words
+        assert_eq!(
+            replies_of(&e, 0),
+            vec![(450, Phase::Mail, true, false, "4.7.1".to_string())]
+        );
     }
 
     #[test]

@@ -99,6 +99,12 @@ static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
 /// A reply quoted inside prose, a log line or a client error message
 /// (`... said: 550 5.1.1 no such user`, `The server responded: 535 ...`).
 pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
+    find_embedded_line(line).map(|r| (r.code, r.rest))
+}
+
+/// Like [`find_embedded`], also telling whether the reply goes on
+/// (`550-5.7.1 ...`: more lines of it follow).
+pub fn find_embedded_line(line: &str) -> Option<ReplyLine<'_>> {
     let caps = EMBEDDED.captures(line)?;
     let code: u16 = caps[1].parse().ok()?;
     let rest = caps.get(3)?.as_str().trim();
@@ -107,7 +113,11 @@ pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
     if rest.is_empty() && caps.get(0)?.start() > 0 {
         return None;
     }
-    Some((code, rest))
+    Some(ReplyLine {
+        code,
+        continued: &caps[2] == "-",
+        rest,
+    })
 }
 
 static STATUS_REPLY: LazyLock<Regex> = LazyLock::new(|| {
@@ -128,27 +138,57 @@ pub fn find_status_reply(line: &str) -> Option<(u16, &str)> {
     Some((code, line[start..].trim()))
 }
 
+/// Words a report puts before the command a reply answered: Postfix's
+/// "in reply to", Exim's "after", DragonFly's "did not like our", a
+/// transcript's `>>>`.
+const BEFORE_COMMAND: &str =
+    r"(?:in reply to|after|while sending|in response to|did not like our|>>>)\s*(?:the\s+)?";
+
 static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
+    let after = |command: &str| format!("(?i){BEFORE_COMMAND}{command}");
     [
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:end of data|end of message|message body|\.$)", Phase::Message),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:data|bdat)\b", Phase::Data),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?rcpt\b", Phase::Rcpt),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?mail\s*(?:from|command)\b", Phase::Mail),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:ehlo|helo)\b", Phase::Ehlo),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?starttls\b", Phase::StartTls),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?auth\b", Phase::Auth),
-        (r"(?i)(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|banner)", Phase::Greeting),
-        (r"(?i)\bafter\s+pipelined\s+(?:mail|rcpt)", Phase::Rcpt),
+        (
+            after(r"(?:end of data|end of message|message body|final data|\.$)"),
+            Phase::Message,
+        ),
+        (after(r"(?:data|bdat)\b"), Phase::Data),
+        (after(r"rcpt\b"), Phase::Rcpt),
+        (after(r"mail\s*(?:from|command)\b"), Phase::Mail),
+        (after(r"(?:ehlo|helo)\b"), Phase::Ehlo),
+        (after(r"starttls\b"), Phase::StartTls),
+        (after(r"auth\b"), Phase::Auth),
+        (
+            r"(?i)(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|banner)"
+                .to_string(),
+            Phase::Greeting,
+        ),
+        (
+            r"(?i)\bafter\s+pipelined\s+(?:mail|rcpt)".to_string(),
+            Phase::Rcpt,
+        ),
         // "did not like our RCPT TO", "most progress was RCPT TO response", "[RCPT_TO]"
-        (r"(?i)\b(?:our|was)\s+rcpt\s+to\b|\brcpt[_ ]to(?:\]|\s+response)", Phase::Rcpt),
-        // qmail: "Connected to ... but my name was rejected" / "but sender was rejected"
-        (r"(?i)\bbut my name was rejected", Phase::Helo),
-        (r"(?i)\bbut sender was rejected", Phase::Mail),
+        (
+            r"(?i)\b(?:our|was)\s+rcpt\s+to\b|\brcpt[_ ]to(?:\]|\s+response)".to_string(),
+            Phase::Rcpt,
+        ),
+        // qmail-remote's words for each step of its session
+        (r"(?i)\bbut greeting failed".to_string(), Phase::Greeting),
+        (r"(?i)\bbut my name was rejected".to_string(), Phase::Helo),
+        (r"(?i)\bbut sender was rejected".to_string(), Phase::Mail),
+        (r"(?i)\bdoes not like recipient\b".to_string(), Phase::Rcpt),
+        (r"(?i)\bfailed on DATA command".to_string(), Phase::Data),
+        (
+            r"(?i)\bfailed after I sent the message".to_string(),
+            Phase::Message,
+        ),
         // Postfix words RCPT-time restrictions so, whatever quotes them
-        (r"(?i)\brecipient address rejected:", Phase::Rcpt),
+        (
+            r"(?i)\brecipient address rejected:".to_string(),
+            Phase::Rcpt,
+        ),
     ]
     .into_iter()
-    .map(|(pattern, phase)| (Regex::new(pattern).unwrap(), phase))
+    .map(|(pattern, phase)| (Regex::new(&pattern).unwrap(), phase))
     .collect()
 });
 
