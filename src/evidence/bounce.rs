@@ -63,6 +63,7 @@ pub fn extract(evidence: &mut Evidence) {
     }
     tag_dsn_replies(evidence);
     tag_paragraphs(evidence);
+    join_twins(evidence);
     infer_replies(evidence);
 }
 
@@ -309,7 +310,11 @@ fn tag_paragraphs(evidence: &mut Evidence) {
                 .collect();
             if named.len() == 1 {
                 current = Some(named[0]);
-            } else if named.len() > 1 {
+            } else if named.len() > 1
+                || leads_with_address(&lower)
+                || lower.contains("while talking to")
+            {
+                // several recipients, or an address that is none of them
                 current = None;
             }
             *owner = current;
@@ -333,6 +338,97 @@ fn tag_paragraphs(evidence: &mut Evidence) {
                 .or(lone.filter(|_| in_report));
         }
     }
+}
+
+/// A report often quotes one reply twice: in the recipient's paragraph and
+/// in the session transcript, in the notification text and in the DSN's
+/// `Diagnostic-Code`. Twins (same code, same words) are one reply: a twin
+/// no paragraph claimed belongs to the recipient its twins belong to, and
+/// a twin that does not say what it answered takes the phase (and status)
+/// the other states.
+fn join_twins(evidence: &mut Evidence) {
+    struct Quote {
+        index: usize,
+        recipient: Option<usize>,
+        key: (u16, String),
+        phase: Phase,
+        status: Option<super::Status>,
+    }
+    let quotes: Vec<Quote> = evidence
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| match &item.kind {
+            ItemKind::Reply(reply) if !reply.code_inferred => Some(Quote {
+                index,
+                recipient: item.recipient,
+                key: (
+                    reply.code,
+                    reply
+                        .text
+                        .to_ascii_lowercase()
+                        .chars()
+                        .filter(|c| c.is_alphanumeric())
+                        .collect(),
+                ),
+                phase: reply.phase,
+                status: reply.status,
+            }),
+            _ => None,
+        })
+        .collect();
+    for quote in &quotes {
+        let twins = || {
+            quotes
+                .iter()
+                .filter(|t| t.index != quote.index && twins(&t.key, &quote.key))
+        };
+        let mut owners: Vec<usize> = twins().filter_map(|t| t.recipient).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let owner = match quote.recipient {
+            Some(r) => Some(r),
+            None if owners.len() == 1 => Some(owners[0]),
+            None => None,
+        };
+        // twins of the same recipient (or of none) tell the phase and status
+        let same = |t: &&Quote| t.recipient.is_none() || t.recipient == owner;
+        let known = twins()
+            .filter(same)
+            .map(|t| t.phase)
+            .find(|p| !matches!(p, Phase::Unknown));
+        let stated = twins().filter(same).find_map(|t| t.status);
+        let item = &mut evidence.items[quote.index];
+        item.recipient = owner;
+        if let ItemKind::Reply(reply) = &mut item.kind {
+            if quote.phase == Phase::Unknown {
+                reply.phase = known.unwrap_or(Phase::Unknown);
+            }
+            if quote.status.is_none() {
+                reply.status = stated;
+            }
+        }
+    }
+}
+
+/// Two quotes of one reply: the same code, and the words of one start the
+/// other's (a report may add Postfix's "(in reply to ... command)").
+fn twins(a: &(u16, String), b: &(u16, String)) -> bool {
+    let (short, long) = if a.1.len() <= b.1.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    a.0 == b.0 && short.1.len() >= 8 && long.1.starts_with(short.1.as_str())
+}
+
+/// A line led by an address, as a report starts a recipient's paragraph
+/// or a transcript's reply about one (`<a@b>:`, `<<< 550 5.1.1 <a@b>...`).
+fn leads_with_address(line: &str) -> bool {
+    static LEADING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\s*(?:(?:<<<|>>>|\(?reason:)\s*)?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?[^\s<>"'@()]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+>?(?:$|[\s:.,;])"#).unwrap()
+    });
+    LEADING.is_match(line)
 }
 
 /// Gives every recipient without a reply of its own one to judge: from its
@@ -595,7 +691,15 @@ mod tests {
         ));
         // the reply is on the line under "said:", the phase wrapped over two lines
         let alice = replies_of(&e, 0);
-        assert_eq!(alice[0], (550, Phase::Message, true, false, String::new()));
+        assert_eq!(
+            alice[0],
+            (550, Phase::Message, true, false, "5.0.0".to_string())
+        );
+        // the DSN's Diagnostic-Code quotes the same reply: it answered the same command
+        assert_eq!(
+            alice[1],
+            (550, Phase::Message, true, false, "5.0.0".to_string())
+        );
         let (item, _) = e.replies().find(|(i, _)| i.recipient == Some(0)).unwrap();
         assert!(
             item.quote.starts_with("<alice@example.net>: host"),
@@ -634,6 +738,30 @@ mod tests {
             replies_of(&e, 0),
             vec![(450, Phase::Mail, true, false, "4.7.1".to_string())]
         );
+    }
+
+    #[test]
+    fn a_pipelined_transcript_is_read_per_recipient() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/sendmail-pipelined.eml"
+        ));
+        // "(reason: 550 ...)" is a reply, without the closing parenthesis
+        let (_, reason) = e.replies().next().unwrap();
+        assert_eq!(reason.text, "<erin@example.org>... User unknown");
+        // after `>>> DATA`, the replies before the last answered RCPT TO
+        let erin = replies_of(&e, 0);
+        assert!(
+            erin.iter().any(|r| r.0 == 550 && r.1 == Phase::Rcpt),
+            "{erin:?}"
+        );
+        assert!(erin.iter().all(|r| r.1 != Phase::Message), "{erin:?}");
+        // the second session's refusal is frank's: its paragraph quotes it
+        let frank = replies_of(&e, 1);
+        assert!(
+            frank.iter().all(|r| r.0 == 550 && r.1 == Phase::Data),
+            "{frank:?}"
+        );
+        assert_eq!(frank.len(), 2, "{frank:?}");
     }
 
     #[test]

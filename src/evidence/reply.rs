@@ -91,7 +91,7 @@ pub fn strip_leading_status(text: &str) -> &str {
 
 static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|failed:|smtp;|\]:|\):|>:|message:|answer:|remote mail server after [^:]{1,40}(?::<[^>]*>[^:]{0,40})?:|'|")\s*'?([245][0-5]\d)([ -]|$)(.*)$"#,
+        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|failed:|smtp;|\]:|\):|>:|message:|answer:|to me:|reason:|remote mail server after [^:]{1,40}(?::<[^>]*>[^:]{0,40})?:|'|")\s*'?([245][0-57]\d)([ -]|$)(.*)$"#,
     )
     .unwrap()
 });
@@ -108,10 +108,16 @@ pub fn find_embedded_line(line: &str) -> Option<ReplyLine<'_>> {
     let caps = EMBEDDED.captures(line)?;
     let code: u16 = caps[1].parse().ok()?;
     let rest = caps.get(3)?.as_str().trim();
-    let rest = rest.trim_end_matches(['\'', '"']).trim();
+    let mut rest = rest.trim_end_matches(['\'', '"']).trim();
+    let start = caps.get(0)?.start();
     // a bare number with nothing after it is too weak to be a reply
-    if rest.is_empty() && caps.get(0)?.start() > 0 {
+    if rest.is_empty() && start > 0 {
         return None;
+    }
+    // "(reason: 550 ...)": the parenthesis opened before the reply closes it
+    let opened = |t: &str| t.matches('(').count() as isize - t.matches(')').count() as isize;
+    if opened(&line[..start]) > 0 && opened(rest) < 0 {
+        rest = rest.strip_suffix(')').unwrap_or(rest).trim_end();
     }
     Some(ReplyLine {
         code,

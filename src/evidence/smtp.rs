@@ -139,6 +139,9 @@ struct Dialogue<'e> {
     /// is quoted, and a reply no command or wording places answers an
     /// unknown phase, not the greeting.
     email: bool,
+    /// Replies read since a DATA command: (item index, read from a server
+    /// line of the dialogue rather than quoted). See [`Dialogue::settle_pipelined`].
+    after_data: Vec<(usize, bool)>,
 }
 
 /// The phase a reply starts from before any command is seen: a live
@@ -160,6 +163,7 @@ pub fn extract(evidence: &mut Evidence, secrets: &[SecretAt]) {
         pending: None,
         hinted: None,
         email,
+        after_data: Vec::new(),
     };
     let count = d.evidence.lines.len();
     let mut no = 1;
@@ -167,6 +171,7 @@ pub fn extract(evidence: &mut Evidence, secrets: &[SecretAt]) {
         no = d.line(no);
     }
     d.flush(count);
+    d.settle_pipelined();
     for secret in secrets {
         evidence.push(
             ItemKind::Secret {
@@ -186,6 +191,7 @@ impl Dialogue<'_> {
         if self.email && text.trim().is_empty() && !self.in_data {
             // a report's paragraphs are separate stories
             self.flush(no - 1);
+            self.settle_pipelined();
             self.phase = Phase::Unknown;
             self.hinted = None;
             return no + 1;
@@ -258,6 +264,7 @@ impl Dialogue<'_> {
         let Some((verb, arg)) = parse_command(body) else {
             return;
         };
+        self.settle_pipelined();
         self.phase = phase_of(&verb);
         self.evidence.push(ItemKind::Command { verb, arg }, no, no);
     }
@@ -297,6 +304,9 @@ impl Dialogue<'_> {
         if p.code == 354 {
             self.in_data = true;
         }
+        if phase == Phase::Data {
+            self.after_data.push((self.evidence.items.len(), true));
+        }
         self.evidence.push(
             ItemKind::Reply(Reply {
                 code: p.code,
@@ -335,12 +345,15 @@ impl Dialogue<'_> {
         }
         // a new session of a multi-host report: nothing is known of its phase
         if NEW_SESSION.is_match(text) {
+            self.settle_pipelined();
             self.phase = Phase::Unknown;
         }
         // "... said: 550" with the text folded onto the next line
         let next = self.evidence.line(no + 1).to_string();
         let unfolded = format!("{text} {}", next.trim());
-        let (found, mut last) = match find_embedded_line(text) {
+        let own = parse_reply_line(text.trim());
+        let own_line = own.is_some();
+        let (found, mut last) = match own.or_else(|| find_embedded_line(text)) {
             Some(found) => (Some(found), no),
             None if continues_quote(&next) => match find_embedded_line(&unfolded) {
                 Some(found) => (Some(found), no + 1),
@@ -361,7 +374,6 @@ impl Dialogue<'_> {
         else {
             return no + 1;
         };
-        let own_line = parse_reply_line(text.trim()).is_some();
         let mut joined = rest.to_string();
         while last - no < MAX_QUOTED_LINES {
             let mut next = self.evidence.line(last + 1);
@@ -416,6 +428,9 @@ impl Dialogue<'_> {
         self.hinted = None;
         let status = reply::find_status(&joined);
         let text = reply::strip_leading_status(&joined).to_string();
+        if phase == Phase::Data {
+            self.after_data.push((self.evidence.items.len(), false));
+        }
         self.evidence.push(
             ItemKind::Reply(Reply {
                 code,
@@ -455,6 +470,32 @@ impl Dialogue<'_> {
             first -= 1;
         }
         first
+    }
+
+    /// A transcript that pipelines (RFC 2920) shows only the last command
+    /// of a group, `>>> DATA`, then the server's replies to the whole group
+    /// in order: when several server replies follow it, all but the last
+    /// answered the RCPT TO commands before it (Sendmail's `<<< 550 5.1.1
+    /// <a@b>... User unknown` then `<<< 503 Need RCPT`), and so do the lines
+    /// between that repeat them.
+    fn settle_pipelined(&mut self) {
+        let replies = std::mem::take(&mut self.after_data);
+        let Some(&(last, _)) = replies.iter().rev().find(|(_, server)| *server) else {
+            return;
+        };
+        if replies.iter().filter(|(_, server)| *server).count() < 2 {
+            return;
+        }
+        for (index, _) in replies {
+            if index >= last {
+                continue;
+            }
+            if let Some(ItemKind::Reply(reply)) =
+                self.evidence.items.get_mut(index).map(|i| &mut i.kind)
+            {
+                reply.phase = Phase::Rcpt;
+            }
+        }
     }
 
     /// The line before `no` ends by introducing a reply (`... said:`).
