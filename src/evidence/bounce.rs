@@ -288,6 +288,21 @@ fn tag_paragraphs(evidence: &mut Evidence) {
         .map(|r| r.address.to_ascii_lowercase())
         .collect();
     let mut owner_of_line: Vec<Option<usize>> = vec![None; evidence.lines.len() + 2];
+    // the further lines of a quoted reply: an address there is the reply's words
+    let mut inside = vec![false; evidence.lines.len() + 2];
+    for item in evidence
+        .items
+        .iter()
+        .filter(|i| matches!(i.kind, ItemKind::Reply(_)))
+    {
+        for flag in inside
+            .iter_mut()
+            .take(item.end_line + 1)
+            .skip(item.line + 1)
+        {
+            *flag = true;
+        }
+    }
     for section in evidence
         .sections
         .iter()
@@ -311,7 +326,7 @@ fn tag_paragraphs(evidence: &mut Evidence) {
             if named.len() == 1 {
                 current = Some(named[0]);
             } else if named.len() > 1
-                || leads_with_address(&lower)
+                || (leads_with_address(&lower) && !inside[no])
                 || lower.contains("while talking to")
             {
                 // several recipients, or an address that is none of them
@@ -331,8 +346,9 @@ fn tag_paragraphs(evidence: &mut Evidence) {
                     && s.first <= item.line
                     && item.line <= s.last
             });
+            // the reply's last line: its lead-in may close another's paragraph
             item.recipient = owner_of_line
-                .get(item.line)
+                .get(item.end_line)
                 .copied()
                 .flatten()
                 .or(lone.filter(|_| in_report));
@@ -762,6 +778,24 @@ mod tests {
             "{frank:?}"
         );
         assert_eq!(frank.len(), 2, "{frank:?}");
+    }
+
+    #[test]
+    fn an_exim_list_gives_each_recipient_its_multi_line_reply() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/exim-two-recipients.eml"
+        ));
+        // the next recipient's line (less indented) ends the first reply
+        assert_eq!(
+            replies_of(&e, 0),
+            vec![(452, Phase::Rcpt, true, false, "4.2.2".to_string())]
+        );
+        assert_eq!(
+            replies_of(&e, 1),
+            vec![(550, Phase::Message, true, false, "5.7.1".to_string())]
+        );
+        let (_, hank) = e.replies().find(|(i, _)| i.recipient == Some(1)).unwrap();
+        assert!(hank.text.ends_with("blocked senders list"), "{hank:?}");
     }
 
     #[test]

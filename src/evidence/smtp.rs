@@ -400,7 +400,15 @@ impl Dialogue<'_> {
                 last += 1;
                 continue;
             }
-            if !continues_quote(next) {
+            // a list of labelled lines ("Diagnostic code: ...", "Remote
+            // system: ..."): the next label starts a sibling, not more words
+            // less indented than the reply (the next recipient of Exim's
+            // list), or introducing a reply of its own
+            if !continues_quote(next)
+                || labelled_sibling(text, next)
+                || indent(next) < indent(text)
+                || INTRODUCER.is_match(next)
+            {
                 break;
             }
             joined.push(' ');
@@ -517,6 +525,21 @@ static INTRODUCER: LazyLock<Regex> = LazyLock::new(|| {
 /// Sendmail starts each host's part of a report with "while talking to".
 static NEW_SESSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\bwhile talking to\b").unwrap());
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// `next` is a labelled line (`  Remote system: dns; ...`) at the indent
+/// of `first`, itself a labelled line (`  Diagnostic code: smtp; 550 ...`).
+fn labelled_sibling(first: &str, next: &str) -> bool {
+    static LABELLED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(\s*)[A-Za-z][A-Za-z -]{0,30}:\s+\S").unwrap());
+    match (LABELLED.captures(first), LABELLED.captures(next)) {
+        (Some(a), Some(b)) => a[1] == b[1],
+        _ => false,
+    }
+}
 
 /// A DSN or header field line (`Diagnostic-Code: ...`): a quote ends there.
 fn is_field_line(body: &str) -> bool {
@@ -642,6 +665,13 @@ mod tests {
         assert!(!r.text.contains("said"), "{r:?}");
         let got = replies("  b@example.org\n    SMTP error from remote mail server after RCPT TO:<b@example.org>:\n    550-5.1.1 The email account that you tried to reach does not exist.\n    550 5.1.1 Please try double-checking the address.\n");
         assert_eq!(got, vec![(550, Phase::Rcpt, "5.1.1".to_string())]);
+    }
+
+    #[test]
+    fn a_labelled_list_is_not_one_reply() {
+        let e = Evidence::from_text("Your message cannot be delivered to the following recipients:\n\n  Recipient address: b@example.org\n  Reason: Remote SMTP server has rejected address\n  Diagnostic code: smtp; 550 5.1.1 <b@example.org>... User unknown\n  Remote system: dns; mx.example.org (TCP|192.0.2.1|25)\n");
+        let (_, r) = e.replies().next().unwrap();
+        assert_eq!(r.text, "<b@example.org>... User unknown");
     }
 
     #[test]
