@@ -607,6 +607,10 @@ fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
     inferred(evidence, start, last, Some(index), None)
 }
 
+static DSN_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:diagnostic-code|status|action|remote-mta|final-recipient)\s*:\s*").unwrap()
+});
+
 /// A reply read from lines that carry no reply code of their own.
 fn inferred(
     evidence: &Evidence,
@@ -620,13 +624,16 @@ fn inferred(
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let body = joined
+    // a DSN field's words, without its name ("Diagnostic-Code:", "Status:")
+    // and the type before them ("smtp;", "X-Postfix;", "X-Unix;")
+    let value = DSN_FIELD
+        .find(&joined)
+        .map_or(joined.as_str(), |m| &joined[m.end()..]);
+    let body = value
         .split_once(';')
-        .filter(|(kind, _)| {
-            !kind.contains(' ') || kind.to_ascii_lowercase().starts_with("diagnostic-code")
-        })
+        .filter(|(kind, _)| !kind.trim().contains(' '))
         .map(|(_, rest)| rest)
-        .unwrap_or(&joined);
+        .unwrap_or(value);
     let status = status.or_else(|| find_status(body));
     let success = status.is_some_and(|s| s.class == 2);
     let temporary = status.is_some_and(|s| s.class == 4)
@@ -796,6 +803,17 @@ mod tests {
         );
         let (_, hank) = e.replies().find(|(i, _)| i.recipient == Some(1)).unwrap();
         assert!(hank.text.ends_with("blocked senders list"), "{hank:?}");
+    }
+
+    #[test]
+    fn an_inferred_reply_leaves_out_the_field_name() {
+        let e = Evidence::from_bytes(b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.com\nSubject: Delivery Status Notification (Failure)\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nDelivery failed.\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\nFinal-Recipient: rfc822; ivy@example.org\nAction: failed\nStatus: 5.0.0\nDiagnostic-Code: The email account that you tried to reach does not exist.\n\n--b--\n");
+        let (_, reply) = e.replies().next().unwrap();
+        assert!(reply.code_inferred);
+        assert_eq!(
+            reply.text,
+            "The email account that you tried to reach does not exist."
+        );
     }
 
     #[test]

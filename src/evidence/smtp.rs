@@ -142,6 +142,9 @@ struct Dialogue<'e> {
     /// Replies read since a DATA command: (item index, read from a server
     /// line of the dialogue rather than quoted). See [`Dialogue::settle_pipelined`].
     after_data: Vec<(usize, bool)>,
+    /// The last server reply of the session (code, words): a report's own
+    /// line repeating it answered the same command.
+    last_server: Option<(u16, String)>,
 }
 
 /// The phase a reply starts from before any command is seen: a live
@@ -164,6 +167,7 @@ pub fn extract(evidence: &mut Evidence, secrets: &[SecretAt]) {
         hinted: None,
         email,
         after_data: Vec::new(),
+        last_server: None,
     };
     let count = d.evidence.lines.len();
     let mut no = 1;
@@ -194,6 +198,7 @@ impl Dialogue<'_> {
             self.settle_pipelined();
             self.phase = Phase::Unknown;
             self.hinted = None;
+            self.last_server = None;
             return no + 1;
         }
         let (dir, body) = split_prefix(&text);
@@ -307,6 +312,7 @@ impl Dialogue<'_> {
         if phase == Phase::Data {
             self.after_data.push((self.evidence.items.len(), true));
         }
+        self.last_server = Some((p.code, words(&text)));
         self.evidence.push(
             ItemKind::Reply(Reply {
                 code: p.code,
@@ -347,6 +353,7 @@ impl Dialogue<'_> {
         if NEW_SESSION.is_match(text) {
             self.settle_pipelined();
             self.phase = Phase::Unknown;
+            self.last_server = None;
         }
         // "... said: 550" with the text folded onto the next line
         let next = self.evidence.line(no + 1).to_string();
@@ -415,8 +422,19 @@ impl Dialogue<'_> {
             joined.push_str(body);
             last += 1;
         }
-        let dialogue = (self.email && !matches!(self.phase, Phase::Greeting | Phase::Unknown))
-            .then_some(self.phase);
+        // a transcript's own line that repeats the server's last reply
+        // (Sendmail's `550 5.1.1 <a@b>... User unknown` under `<<< 550 ...`)
+        // answered the same command; another of its lines may be about
+        // something else entirely (a host lookup, a local mailer)
+        let repeats = self.last_server.as_ref().is_some_and(|(c, w)| {
+            *c == code && {
+                let mine = words(reply::strip_leading_status(&joined));
+                !mine.is_empty() && (w.starts_with(&mine) || mine.starts_with(w.as_str()))
+            }
+        });
+        let dialogue =
+            (self.email && repeats && !matches!(self.phase, Phase::Greeting | Phase::Unknown))
+                .then_some(self.phase);
         // a report's lines above the reply that say what it answers
         let first = if self.email || own_line {
             self.lead_in(no)
@@ -525,6 +543,15 @@ static INTRODUCER: LazyLock<Regex> = LazyLock::new(|| {
 /// Sendmail starts each host's part of a report with "while talking to".
 static NEW_SESSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\bwhile talking to\b").unwrap());
+
+/// A reply's words, lower-cased, without spaces or punctuation, to tell
+/// two quotes of one reply.
+fn words(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
 
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start().len()
