@@ -62,9 +62,8 @@ pub fn extract(evidence: &mut Evidence) {
         find_recipients(evidence);
     }
     tag_dsn_replies(evidence);
-    if evidence.recipients.len() > 1 {
-        tag_paragraphs(evidence);
-    }
+    tag_paragraphs(evidence);
+    join_twins(evidence);
     infer_replies(evidence);
 }
 
@@ -154,13 +153,16 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 /// of a line (`<a@b>:`, `  a@b`, `a@b... User unknown`), after `RCPT TO:`,
 /// or after "to"/"for" in a sentence about delivery.
 static RECIPIENT_AT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?ix)
-        ^\s*(?:\d{3}[\s-](?:\d\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?(?:mailto:)?(?P<a>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?\s*(?:$|:|\.\.\.|,|;|\(|\s-|\s+\(|\s+(?:user|mailbox|recipient|address|unknown|no\b|not\b|does|is\b|was\b|has\b|host|on\b|\d{3}\b|\[|<|smtp|sorry|delivery|failed|error|the\b|because|unable|could|can't|cannot|mail|message|quota|over|account|domain|invalid|rejected|refused|denied|blocked|sender|retry|too|exceeded|this|\#))
+    // a domain ends before the dot that ends a sentence
+    const DOMAIN: &str =
+        r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+";
+    let pattern = r#"(?ix)
+        ^\s*(?:\d{3}[\s-](?:\d\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?(?:mailto:)?(?P<a>[^\s<>"'@]+@{DOMAIN})>?["']?\s*(?:$|:|\.\.\.|,|;|\(|\s-|\s+\(|\s+(?:user|mailbox|recipient|address|unknown|no\b|not\b|does|is\b|was\b|has\b|host|on\b|\d{3}\b|\[|<|smtp|sorry|delivery|failed|error|the\b|because|unable|could|can't|cannot|mail|message|quota|over|account|domain|invalid|rejected|refused|denied|blocked|sender|retry|too|exceeded|this|\#))
         |rcpt\s+to:?\s*<(?P<b>[^\s<>]+@[^\s<>]+)>
-        |(?:deliver(?:ed|y)?|sent|send|message|mail)\s+(?:\w+\s+){0,4}(?:to|for)\s*:?\s*["']?<?(?P<c>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?["']?(?:[\s,.;:)]|$)
-        |(?:recipient|address|addressee|user|mailbox)(?:\s+address)?\s*:\s*<?(?P<d>[^\s<>"'@]+@[^\s<>"',;:()\[\]]+?)>?(?:[\s,.;:)]|$)
-    "#)
-    .unwrap()
+        |(?:deliver(?:ed|y)?|sent|send|message|mail)\s+(?:\w+\s+){0,4}(?:to|for)\s*:?\s*["']?<?(?P<c>[^\s<>"'@]+@{DOMAIN})>?["']?(?:[\s,.;:)]|$)
+        |(?:recipient|address|addressee|user|mailbox)(?:\s+address)?\s*:\s*<?(?P<d>[^\s<>"'@]+@{DOMAIN})>?(?:[\s,.;:)]|$)
+    "#;
+    Regex::new(&pattern.replace("{DOMAIN}", DOMAIN)).unwrap()
 });
 
 /// Recipients of a free-form report, in order of appearance, found in its
@@ -277,7 +279,8 @@ fn is_system_address(address: &str) -> bool {
 }
 
 /// In a notification naming several recipients, the lines after one
-/// recipient's address (up to the next one's) are about that recipient.
+/// recipient's address (up to the next one's) are about that recipient; in
+/// one naming a single recipient, every reply of the report is.
 fn tag_paragraphs(evidence: &mut Evidence) {
     let addresses: Vec<String> = evidence
         .recipients
@@ -285,6 +288,21 @@ fn tag_paragraphs(evidence: &mut Evidence) {
         .map(|r| r.address.to_ascii_lowercase())
         .collect();
     let mut owner_of_line: Vec<Option<usize>> = vec![None; evidence.lines.len() + 2];
+    // the further lines of a quoted reply: an address there is the reply's words
+    let mut inside = vec![false; evidence.lines.len() + 2];
+    for item in evidence
+        .items
+        .iter()
+        .filter(|i| matches!(i.kind, ItemKind::Reply(_)))
+    {
+        for flag in inside
+            .iter_mut()
+            .take(item.end_line + 1)
+            .skip(item.line + 1)
+        {
+            *flag = true;
+        }
+    }
     for section in evidence
         .sections
         .iter()
@@ -307,17 +325,126 @@ fn tag_paragraphs(evidence: &mut Evidence) {
                 .collect();
             if named.len() == 1 {
                 current = Some(named[0]);
-            } else if named.len() > 1 {
+            } else if named.len() > 1
+                || (leads_with_address(&lower) && !inside[no])
+                || lower.contains("while talking to")
+            {
+                // several recipients, or an address that is none of them
                 current = None;
             }
             *owner = current;
         }
     }
+    // a report about one recipient is about it throughout, including a
+    // reply written before its address
+    let lone = (evidence.recipients.len() == 1).then_some(0);
+    let sections = &evidence.sections;
     for item in &mut evidence.items {
         if item.recipient.is_none() && matches!(item.kind, ItemKind::Reply(_)) {
-            item.recipient = owner_of_line.get(item.line).copied().flatten();
+            let in_report = sections.iter().any(|s| {
+                matches!(s.kind, SectionKind::Text | SectionKind::Report)
+                    && s.first <= item.line
+                    && item.line <= s.last
+            });
+            // the reply's last line: its lead-in may close another's paragraph
+            item.recipient = owner_of_line
+                .get(item.end_line)
+                .copied()
+                .flatten()
+                .or(lone.filter(|_| in_report));
         }
     }
+}
+
+/// A report often quotes one reply twice: in the recipient's paragraph and
+/// in the session transcript, in the notification text and in the DSN's
+/// `Diagnostic-Code`. Twins (same code, same words) are one reply: a twin
+/// no paragraph claimed belongs to the recipient its twins belong to, and
+/// a twin that does not say what it answered takes the phase (and status)
+/// the other states.
+fn join_twins(evidence: &mut Evidence) {
+    struct Quote {
+        index: usize,
+        recipient: Option<usize>,
+        key: (u16, String),
+        phase: Phase,
+        status: Option<super::Status>,
+    }
+    let quotes: Vec<Quote> = evidence
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| match &item.kind {
+            ItemKind::Reply(reply) if !reply.code_inferred => Some(Quote {
+                index,
+                recipient: item.recipient,
+                key: (
+                    reply.code,
+                    reply
+                        .text
+                        .to_ascii_lowercase()
+                        .chars()
+                        .filter(|c| c.is_alphanumeric())
+                        .collect(),
+                ),
+                phase: reply.phase,
+                status: reply.status,
+            }),
+            _ => None,
+        })
+        .collect();
+    for quote in &quotes {
+        let twins = || {
+            quotes
+                .iter()
+                .filter(|t| t.index != quote.index && twins(&t.key, &quote.key))
+        };
+        let mut owners: Vec<usize> = twins().filter_map(|t| t.recipient).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let owner = match quote.recipient {
+            Some(r) => Some(r),
+            None if owners.len() == 1 => Some(owners[0]),
+            None => None,
+        };
+        // twins of the same recipient (or of none) tell the phase and status
+        let same = |t: &&Quote| t.recipient.is_none() || t.recipient == owner;
+        let known = twins()
+            .filter(same)
+            .map(|t| t.phase)
+            .find(|p| !matches!(p, Phase::Unknown));
+        let stated = twins().filter(same).find_map(|t| t.status);
+        let item = &mut evidence.items[quote.index];
+        item.recipient = owner;
+        if let ItemKind::Reply(reply) = &mut item.kind {
+            if quote.phase == Phase::Unknown {
+                reply.phase = known.unwrap_or(Phase::Unknown);
+            }
+            if quote.status.is_none() {
+                reply.status = stated;
+            }
+        }
+    }
+}
+
+/// Two quotes of one reply: the same code, and the words of one start the
+/// other's (a report may add Postfix's "(in reply to ... command)").
+fn twins(a: &(u16, String), b: &(u16, String)) -> bool {
+    let (short, long) = if a.1.len() <= b.1.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    a.0 == b.0 && short.1.len() >= 8 && long.1.starts_with(short.1.as_str())
+}
+
+/// A line led by an address, as a report starts a recipient's paragraph
+/// or a transcript's reply about one (`<a@b>:`, `<<< 550 5.1.1 <a@b>...`).
+fn leads_with_address(line: &str) -> bool {
+    static LEADING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\s*(?:(?:<<<|>>>|\(?reason:)\s*)?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?[^\s<>"'@()]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+>?(?:$|[\s:.,;])"#).unwrap()
+    });
+    LEADING.is_match(line)
 }
 
 /// Gives every recipient without a reply of its own one to judge: from its
@@ -480,6 +607,10 @@ fn paragraph_reply(evidence: &Evidence, index: usize) -> Option<Item> {
     inferred(evidence, start, last, Some(index), None)
 }
 
+static DSN_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:diagnostic-code|status|action|remote-mta|final-recipient)\s*:\s*").unwrap()
+});
+
 /// A reply read from lines that carry no reply code of their own.
 fn inferred(
     evidence: &Evidence,
@@ -493,13 +624,16 @@ fn inferred(
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let body = joined
+    // a DSN field's words, without its name ("Diagnostic-Code:", "Status:")
+    // and the type before them ("smtp;", "X-Postfix;", "X-Unix;")
+    let value = DSN_FIELD
+        .find(&joined)
+        .map_or(joined.as_str(), |m| &joined[m.end()..]);
+    let body = value
         .split_once(';')
-        .filter(|(kind, _)| {
-            !kind.contains(' ') || kind.to_ascii_lowercase().starts_with("diagnostic-code")
-        })
+        .filter(|(kind, _)| !kind.trim().contains(' '))
         .map(|(_, rest)| rest)
-        .unwrap_or(&joined);
+        .unwrap_or(value);
     let status = status.or_else(|| find_status(body));
     let success = status.is_some_and(|s| s.class == 2);
     let temporary = status.is_some_and(|s| s.class == 4)
@@ -538,7 +672,7 @@ fn inferred(
 
 #[cfg(test)]
 mod tests {
-    use crate::evidence::Evidence;
+    use crate::evidence::{Evidence, Phase};
 
     #[test]
     fn free_form_report_names_each_recipient_with_its_own_reply() {
@@ -555,6 +689,131 @@ mod tests {
                 .collect();
             assert!(texts.iter().any(|t| t.contains(want)), "{index}: {texts:?}");
         }
+    }
+
+    /// Each recipient's replies: (code, phase, quoted, inferred, status).
+    fn replies_of(e: &Evidence, index: usize) -> Vec<(u16, Phase, bool, bool, String)> {
+        e.replies()
+            .filter(|(i, _)| i.recipient == Some(index))
+            .map(|(_, r)| {
+                (
+                    r.code,
+                    r.phase,
+                    r.quoted,
+                    r.code_inferred,
+                    r.status.map(|s| s.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn postfix_paragraphs_give_each_recipient_its_reply_and_phase() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/postfix-two-phases.eml"
+        ));
+        // the reply is on the line under "said:", the phase wrapped over two lines
+        let alice = replies_of(&e, 0);
+        assert_eq!(
+            alice[0],
+            (550, Phase::Message, true, false, "5.0.0".to_string())
+        );
+        // the DSN's Diagnostic-Code quotes the same reply: it answered the same command
+        assert_eq!(
+            alice[1],
+            (550, Phase::Message, true, false, "5.0.0".to_string())
+        );
+        let (item, _) = e.replies().find(|(i, _)| i.recipient == Some(0)).unwrap();
+        assert!(
+            item.quote.starts_with("<alice@example.net>: host"),
+            "{item:?}"
+        );
+        let bob = replies_of(&e, 1);
+        assert_eq!(bob[0], (550, Phase::Rcpt, true, false, "5.1.1".to_string()));
+        // nothing read from the report is a live session's greeting
+        assert!(e
+            .replies()
+            .all(|(_, r)| r.quoted && r.phase != Phase::Greeting));
+    }
+
+    #[test]
+    fn a_reply_written_with_blank_lines_between_its_lines_is_one_reply() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/dma-blank-lines.eml"
+        ));
+        assert_eq!(e.recipients[0].address, "carol@example.org");
+        let all: Vec<_> = e.replies().collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        let (item, reply) = all[0];
+        assert_eq!((reply.code, reply.phase), (550, Phase::Message));
+        assert_eq!(item.recipient, Some(0));
+        assert!(reply.text.ends_with("administrator of the sending domain."));
+    }
+
+    #[test]
+    fn a_delay_notice_keeps_its_own_reply_and_phase() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/exim-delay-after-mail.eml"
+        ));
+        // the 450 under Exim's "after MAIL FROM:<...> SIZE=2048:" line, and
+        // no 550 inferred from the notification's words
+        assert_eq!(
+            replies_of(&e, 0),
+            vec![(450, Phase::Mail, true, false, "4.7.1".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_pipelined_transcript_is_read_per_recipient() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/sendmail-pipelined.eml"
+        ));
+        // "(reason: 550 ...)" is a reply, without the closing parenthesis
+        let (_, reason) = e.replies().next().unwrap();
+        assert_eq!(reason.text, "<erin@example.org>... User unknown");
+        // after `>>> DATA`, the replies before the last answered RCPT TO
+        let erin = replies_of(&e, 0);
+        assert!(
+            erin.iter().any(|r| r.0 == 550 && r.1 == Phase::Rcpt),
+            "{erin:?}"
+        );
+        assert!(erin.iter().all(|r| r.1 != Phase::Message), "{erin:?}");
+        // the second session's refusal is frank's: its paragraph quotes it
+        let frank = replies_of(&e, 1);
+        assert!(
+            frank.iter().all(|r| r.0 == 550 && r.1 == Phase::Data),
+            "{frank:?}"
+        );
+        assert_eq!(frank.len(), 2, "{frank:?}");
+    }
+
+    #[test]
+    fn an_exim_list_gives_each_recipient_its_multi_line_reply() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/exim-two-recipients.eml"
+        ));
+        // the next recipient's line (less indented) ends the first reply
+        assert_eq!(
+            replies_of(&e, 0),
+            vec![(452, Phase::Rcpt, true, false, "4.2.2".to_string())]
+        );
+        assert_eq!(
+            replies_of(&e, 1),
+            vec![(550, Phase::Message, true, false, "5.7.1".to_string())]
+        );
+        let (_, hank) = e.replies().find(|(i, _)| i.recipient == Some(1)).unwrap();
+        assert!(hank.text.ends_with("blocked senders list"), "{hank:?}");
+    }
+
+    #[test]
+    fn an_inferred_reply_leaves_out_the_field_name() {
+        let e = Evidence::from_bytes(b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.com\nSubject: Delivery Status Notification (Failure)\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nDelivery failed.\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\nFinal-Recipient: rfc822; ivy@example.org\nAction: failed\nStatus: 5.0.0\nDiagnostic-Code: The email account that you tried to reach does not exist.\n\n--b--\n");
+        let (_, reply) = e.replies().next().unwrap();
+        assert!(reply.code_inferred);
+        assert_eq!(
+            reply.text,
+            "The email account that you tried to reach does not exist."
+        );
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub fn strip_leading_status(text: &str) -> &str {
 
 static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|failed:|smtp;|\]:|\):|>:|message:|answer:|remote mail server after [^:]{1,40}(?::<[^>]*>[^:]{0,40})?:|'|")\s*'?([245][0-5]\d)([ -]|$)(.*)$"#,
+        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|failed:|smtp;|\]:|\):|>:|message:|answer:|to me:|reason:|remote mail server after [^:]{1,40}(?::<[^>]*>[^:]{0,40})?:|'|")\s*'?([245][0-57]\d)([ -]|$)(.*)$"#,
     )
     .unwrap()
 });
@@ -107,17 +107,33 @@ static CODE_WITH_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 /// A reply quoted inside prose, a log line or a client error message
 /// (`... said: 550 5.1.1 no such user`, `The server responded: 535 ...`).
 pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
+    find_embedded_line(line).map(|r| (r.code, r.rest))
+}
+
+/// Like [`find_embedded`], also telling whether the reply goes on
+/// (`550-5.7.1 ...`: more lines of it follow).
+pub fn find_embedded_line(line: &str) -> Option<ReplyLine<'_>> {
     let Some(caps) = EMBEDDED.captures(line) else {
         return find_code_with_status(line).or_else(|| find_python_tuple(line));
     };
     let code: u16 = caps[1].parse().ok()?;
     let rest = caps.get(3)?.as_str().trim();
-    let rest = rest.trim_end_matches(['\'', '"']).trim();
+    let mut rest = rest.trim_end_matches(['\'', '"']).trim();
+    let start = caps.get(0)?.start();
     // a bare number with nothing after it is too weak to be a reply
-    if rest.is_empty() && caps.get(0)?.start() > 0 {
+    if rest.is_empty() && start > 0 {
         return None;
     }
-    Some((code, rest))
+    // "(reason: 550 ...)": the parenthesis opened before the reply closes it
+    let opened = |t: &str| t.matches('(').count() as isize - t.matches(')').count() as isize;
+    if opened(&line[..start]) > 0 && opened(rest) < 0 {
+        rest = rest.strip_suffix(')').unwrap_or(rest).trim_end();
+    }
+    Some(ReplyLine {
+        code,
+        continued: &caps[2] == "-",
+        rest,
+    })
 }
 
 /// Python 3's smtplib errors quote the reply as a `(code, b'text')` tuple:
@@ -125,23 +141,31 @@ pub fn find_embedded(line: &str) -> Option<(u16, &str)> {
 static PYTHON_TUPLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\(([245][0-5]\d),\s*b(?:'([^']*)|"([^"]*))"#).unwrap());
 
-fn find_python_tuple(line: &str) -> Option<(u16, &str)> {
+fn find_python_tuple(line: &str) -> Option<ReplyLine<'_>> {
     let caps = PYTHON_TUPLE.captures(line)?;
     let code = caps[1].parse().ok()?;
     let text = caps.get(2).or(caps.get(3))?.as_str();
     // the reply's own line breaks arrive escaped
     let first = text.split("\\n").next().unwrap_or(text).trim();
-    (!first.is_empty()).then_some((code, first))
+    (!first.is_empty()).then_some(ReplyLine {
+        code,
+        continued: false,
+        rest: first,
+    })
 }
 
-fn find_code_with_status(line: &str) -> Option<(u16, &str)> {
+fn find_code_with_status(line: &str) -> Option<ReplyLine<'_>> {
     let caps = CODE_WITH_STATUS.captures(line)?;
     if caps[1] != caps[4] {
         return None;
     }
     let code: u16 = format!("{}{}", &caps[1], &caps[2]).parse().ok()?;
     let rest = caps.get(3)?.as_str().trim();
-    Some((code, rest.trim_end_matches(['\'', '"']).trim()))
+    Some(ReplyLine {
+        code,
+        continued: caps.get(0)?.as_str().contains(&format!("{code}-")),
+        rest: rest.trim_end_matches(['\'', '"']).trim(),
+    })
 }
 
 static STATUS_REPLY: LazyLock<Regex> = LazyLock::new(|| {
@@ -162,27 +186,57 @@ pub fn find_status_reply(line: &str) -> Option<(u16, &str)> {
     Some((code, line[start..].trim()))
 }
 
+/// Words a report puts before the command a reply answered: Postfix's
+/// "in reply to", Exim's "after", DragonFly's "did not like our", a
+/// transcript's `>>>`.
+const BEFORE_COMMAND: &str =
+    r"(?:in reply to|after|while sending|in response to|did not like our|>>>)\s*(?:the\s+)?";
+
 static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
+    let after = |command: &str| format!("(?i){BEFORE_COMMAND}{command}");
     [
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:end of data|end of message|message body|\.$)", Phase::Message),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:data|bdat)\b", Phase::Data),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?rcpt\b", Phase::Rcpt),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?mail\s*(?:from|command)\b", Phase::Mail),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?(?:ehlo|helo)\b", Phase::Ehlo),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?starttls\b", Phase::StartTls),
-        (r"(?i)(?:in reply to|after|while sending|in response to|>>>)\s*(?:the\s+)?auth\b", Phase::Auth),
-        (r"(?i)(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|banner)", Phase::Greeting),
-        (r"(?i)\bafter\s+pipelined\s+(?:mail|rcpt)", Phase::Rcpt),
+        (
+            after(r"(?:end of data|end of message|message body|final data|\.$)"),
+            Phase::Message,
+        ),
+        (after(r"(?:data|bdat)\b"), Phase::Data),
+        (after(r"rcpt\b"), Phase::Rcpt),
+        (after(r"mail\s*(?:from|command)\b"), Phase::Mail),
+        (after(r"(?:ehlo|helo)\b"), Phase::Ehlo),
+        (after(r"starttls\b"), Phase::StartTls),
+        (after(r"auth\b"), Phase::Auth),
+        (
+            r"(?i)(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|banner)"
+                .to_string(),
+            Phase::Greeting,
+        ),
+        (
+            r"(?i)\bafter\s+pipelined\s+(?:mail|rcpt)".to_string(),
+            Phase::Rcpt,
+        ),
         // "did not like our RCPT TO", "most progress was RCPT TO response", "[RCPT_TO]"
-        (r"(?i)\b(?:our|was)\s+rcpt\s+to\b|\brcpt[_ ]to(?:\]|\s+response)", Phase::Rcpt),
-        // qmail: "Connected to ... but my name was rejected" / "but sender was rejected"
-        (r"(?i)\bbut my name was rejected", Phase::Helo),
-        (r"(?i)\bbut sender was rejected", Phase::Mail),
+        (
+            r"(?i)\b(?:our|was)\s+rcpt\s+to\b|\brcpt[_ ]to(?:\]|\s+response)".to_string(),
+            Phase::Rcpt,
+        ),
+        // qmail-remote's words for each step of its session
+        (r"(?i)\bbut greeting failed".to_string(), Phase::Greeting),
+        (r"(?i)\bbut my name was rejected".to_string(), Phase::Helo),
+        (r"(?i)\bbut sender was rejected".to_string(), Phase::Mail),
+        (r"(?i)\bdoes not like recipient\b".to_string(), Phase::Rcpt),
+        (r"(?i)\bfailed on DATA command".to_string(), Phase::Data),
+        (
+            r"(?i)\bfailed after I sent the message".to_string(),
+            Phase::Message,
+        ),
         // Postfix words RCPT-time restrictions so, whatever quotes them
-        (r"(?i)\brecipient address rejected:", Phase::Rcpt),
+        (
+            r"(?i)\brecipient address rejected:".to_string(),
+            Phase::Rcpt,
+        ),
     ]
     .into_iter()
-    .map(|(pattern, phase)| (Regex::new(pattern).unwrap(), phase))
+    .map(|(pattern, phase)| (Regex::new(&pattern).unwrap(), phase))
     .collect()
 });
 

@@ -3,7 +3,7 @@
 //! prose, logs and bounces.
 
 use super::redact::{self, SecretAt};
-use super::reply::{self, find_embedded, parse_reply_line, phase_hint};
+use super::reply::{self, find_embedded, find_embedded_line, parse_reply_line, phase_hint};
 use super::{Evidence, ItemKind, Phase, Reply};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -138,15 +138,39 @@ struct Dialogue<'e> {
     pending: Option<Pending>,
     /// A phase named by a log line shortly before, with its line number.
     hinted: Option<(Phase, usize)>,
+    /// The input is a decoded email (a bounce, a report): every reply in it
+    /// is quoted, and a reply no command or wording places answers an
+    /// unknown phase, not the greeting.
+    email: bool,
+    /// Replies read since a DATA command: (item index, read from a server
+    /// line of the dialogue rather than quoted). See [`Dialogue::settle_pipelined`].
+    after_data: Vec<(usize, bool)>,
+    /// The last server reply of the session (code, words): a report's own
+    /// line repeating it answered the same command.
+    last_server: Option<(u16, String)>,
+}
+
+/// The phase a reply starts from before any command is seen: a live
+/// dialogue starts at the banner, a report does not say.
+fn start_phase(email: bool) -> Phase {
+    if email {
+        Phase::Unknown
+    } else {
+        Phase::Greeting
+    }
 }
 
 pub fn extract(evidence: &mut Evidence, secrets: &[SecretAt]) {
+    let email = !evidence.sections.is_empty();
     let mut d = Dialogue {
         evidence,
-        phase: Phase::Greeting,
+        phase: start_phase(email),
         in_data: false,
         pending: None,
         hinted: None,
+        email,
+        after_data: Vec::new(),
+        last_server: None,
     };
     let count = d.evidence.lines.len();
     let mut no = 1;
@@ -154,6 +178,7 @@ pub fn extract(evidence: &mut Evidence, secrets: &[SecretAt]) {
         no = d.line(no);
     }
     d.flush(count);
+    d.settle_pipelined();
     for secret in secrets {
         evidence.push(
             ItemKind::Secret {
@@ -170,6 +195,15 @@ impl Dialogue<'_> {
     /// Handles line `no`; returns the next line to read.
     fn line(&mut self, no: usize) -> usize {
         let text = self.evidence.line(no).to_string();
+        if self.email && text.trim().is_empty() && !self.in_data {
+            // a report's paragraphs are separate stories
+            self.flush(no - 1);
+            self.settle_pipelined();
+            self.phase = Phase::Unknown;
+            self.hinted = None;
+            self.last_server = None;
+            return no + 1;
+        }
         let (dir, body) = split_prefix(&text);
         if self.in_data && dir != Some(Dir::Server) {
             if body.trim() == "." {
@@ -190,6 +224,10 @@ impl Dialogue<'_> {
             }
             None => {
                 if parse_reply_line(body).is_some() && !looks_like_log_line(&text) {
+                    if self.pending.is_none() && (self.email || self.introduced(no)) {
+                        // a reply a report or an introducing line quotes
+                        return self.quoted(no, &text);
+                    }
                     self.server(no, body);
                 } else if parse_command(body).is_some() && !body.contains(": ") {
                     self.client(no, body);
@@ -234,6 +272,7 @@ impl Dialogue<'_> {
         let Some((verb, arg)) = parse_command(body) else {
             return;
         };
+        self.settle_pipelined();
         self.phase = phase_of(&verb);
         self.evidence.push(ItemKind::Command { verb, arg }, no, no);
     }
@@ -248,7 +287,7 @@ impl Dialogue<'_> {
         }
         let mut phase = self.phase;
         // a lone reply under a log line that names the command ("after EHLO x:")
-        if phase == Phase::Greeting && p.code != 220 {
+        if matches!(phase, Phase::Greeting | Phase::Unknown) && p.code != 220 {
             if let Some((hinted, _)) = self
                 .hinted
                 .filter(|(_, at)| p.first.saturating_sub(*at) <= 3)
@@ -273,13 +312,17 @@ impl Dialogue<'_> {
         if p.code == 354 {
             self.in_data = true;
         }
+        if phase == Phase::Data {
+            self.after_data.push((self.evidence.items.len(), true));
+        }
+        self.last_server = Some((p.code, words(&text)));
         self.evidence.push(
             ItemKind::Reply(Reply {
                 code: p.code,
                 status,
                 text,
                 phase,
-                quoted: false,
+                quoted: self.email,
                 code_inferred: false,
             }),
             p.first,
@@ -298,17 +341,31 @@ impl Dialogue<'_> {
             .push(ItemKind::Capability { keyword, params }, no, no);
     }
 
-    /// A reply quoted in prose; folded continuation lines are joined.
+    /// A reply quoted in prose, a log or a report. It may sit on the line
+    /// itself (`... said: 550 ...`), have only its code there with the text
+    /// folded below (`said: 550\n    5.7.1 ...`), or be a reply line of its
+    /// own under a line that introduces it (`... said:`, Exim's `SMTP error
+    /// from remote mail server after RCPT TO:<a@b>:`). Folded lines and the
+    /// further lines of a multi-line reply (`550-...`) are joined, so a phase
+    /// named at its end (`(in reply to end of DATA\n command)`) is read.
     fn quoted(&mut self, no: usize, text: &str) -> usize {
         if let Some(phase) = phase_hint(text) {
             self.hinted = Some((phase, no));
         }
+        // a new session of a multi-host report: nothing is known of its phase
+        if NEW_SESSION.is_match(text) {
+            self.settle_pipelined();
+            self.phase = Phase::Unknown;
+            self.last_server = None;
+        }
         // "... said: 550" with the text folded onto the next line
         let next = self.evidence.line(no + 1).to_string();
         let unfolded = format!("{text} {}", next.trim());
-        let (found, mut last) = match find_embedded(text) {
+        let own = parse_reply_line(text.trim());
+        let own_line = own.is_some();
+        let (found, mut last) = match own.or_else(|| find_embedded_line(text)) {
             Some(found) => (Some(found), no),
-            None if continues_quote(&next) => match find_embedded(&unfolded) {
+            None if continues_quote(&next) => match find_embedded_line(&unfolded) {
                 Some(found) => (Some(found), no + 1),
                 None => (None, no),
             },
@@ -321,24 +378,88 @@ impl Dialogue<'_> {
             None
         };
         let code_inferred = status_only.is_some();
-        let Some((code, rest)) = found.or(status_only) else {
+        let found = found.map(|r| (r.code, r.continued, r.rest));
+        let Some((code, mut continued, rest)) =
+            found.or(status_only.map(|(code, rest)| (code, false, rest)))
+        else {
             return no + 1;
         };
         let mut joined = rest.to_string();
-        while last - no < 6 {
-            let next = self.evidence.line(last + 1);
-            if !continues_quote(next) {
+        while last - no < MAX_QUOTED_LINES {
+            let mut next = self.evidence.line(last + 1);
+            // some reports write a blank line after each line of a reply
+            if next.trim().is_empty() && continued {
+                let after = self.evidence.line(last + 2).trim();
+                if parse_reply_line(after).is_some_and(|l| l.code == code) {
+                    last += 1;
+                    next = self.evidence.line(last + 1);
+                }
+            }
+            let body = next.trim();
+            if body.is_empty() || body.starts_with("--") || is_field_line(body) {
+                break;
+            }
+            if let Some(line) = parse_reply_line(body) {
+                // the next line of the same reply, or another reply
+                if !(continued && line.code == code) {
+                    break;
+                }
+                continued = line.continued;
+                joined.push(' ');
+                joined.push_str(reply::strip_leading_status(line.rest));
+                last += 1;
+                continue;
+            }
+            // a list of labelled lines ("Diagnostic code: ...", "Remote
+            // system: ..."): the next label starts a sibling, not more words
+            // less indented than the reply (the next recipient of Exim's
+            // list), or introducing a reply of its own
+            if !continues_quote(next)
+                || labelled_sibling(text, next)
+                || indent(next) < indent(text)
+                || INTRODUCER.is_match(next)
+            {
                 break;
             }
             joined.push(' ');
-            joined.push_str(next.trim());
+            joined.push_str(body);
             last += 1;
         }
+        // a transcript's own line that repeats the server's last reply
+        // (Sendmail's `550 5.1.1 <a@b>... User unknown` under `<<< 550 ...`)
+        // answered the same command; another of its lines may be about
+        // something else entirely (a host lookup, a local mailer)
+        let repeats = self.last_server.as_ref().is_some_and(|(c, w)| {
+            *c == code && {
+                let mine = words(reply::strip_leading_status(&joined));
+                !mine.is_empty() && (w.starts_with(&mine) || mine.starts_with(w.as_str()))
+            }
+        });
+        let dialogue =
+            (self.email && repeats && !matches!(self.phase, Phase::Greeting | Phase::Unknown))
+                .then_some(self.phase);
+        // a report's lines above the reply that say what it answers
+        let first = if self.email || own_line {
+            self.lead_in(no)
+        } else {
+            no
+        };
+        let lead = (first..no)
+            .map(|n| self.evidence.line(n).trim())
+            .collect::<Vec<_>>()
+            .join(" ");
         let phase = phase_hint(&joined)
+            .or_else(|| phase_hint(&lead))
             .or_else(|| self.hinted.filter(|(_, at)| no - at <= 3).map(|(p, _)| p))
+            .or(dialogue)
             .unwrap_or(Phase::Unknown);
+        // a hint serves the reply it introduces, not the next recipient's
+        self.hinted = None;
         let status = reply::find_status(&joined);
         let text = reply::strip_leading_status(&joined).to_string();
+        if phase == Phase::Data {
+            self.after_data.push((self.evidence.items.len(), false));
+        }
         self.evidence.push(
             ItemKind::Reply(Reply {
                 code,
@@ -348,11 +469,114 @@ impl Dialogue<'_> {
                 quoted: true,
                 code_inferred,
             }),
-            no,
+            first,
             last,
         );
         last + 1
     }
+
+    /// Where the lead-in of a reply quoted on line `no` starts: the lines
+    /// just above it in the same paragraph that introduce it (Postfix's
+    /// `<a@b>: host X said:`, Exim's `SMTP error from remote mail server
+    /// after RCPT TO:<a@b>:`, a local mailer's complaint before Sendmail's
+    /// summary reply). They become part of the reply's quote, not its text.
+    fn lead_in(&self, no: usize) -> usize {
+        let floor = self.evidence.items.last().map_or(0, |i| i.end_line);
+        let mut first = no;
+        while first > floor + 1 && no - first < MAX_LEAD_IN {
+            let above = self.evidence.line(first - 1);
+            let body = above.trim();
+            if body.is_empty()
+                || body.starts_with("--")
+                || body.starts_with("==")
+                || is_field_line(body)
+                || split_prefix(above).0.is_some()
+                || parse_reply_line(body).is_some()
+                || find_embedded(body).is_some()
+            {
+                break;
+            }
+            first -= 1;
+        }
+        first
+    }
+
+    /// A transcript that pipelines (RFC 2920) shows only the last command
+    /// of a group, `>>> DATA`, then the server's replies to the whole group
+    /// in order: when several server replies follow it, all but the last
+    /// answered the RCPT TO commands before it (Sendmail's `<<< 550 5.1.1
+    /// <a@b>... User unknown` then `<<< 503 Need RCPT`), and so do the lines
+    /// between that repeat them.
+    fn settle_pipelined(&mut self) {
+        let replies = std::mem::take(&mut self.after_data);
+        let Some(&(last, _)) = replies.iter().rev().find(|(_, server)| *server) else {
+            return;
+        };
+        if replies.iter().filter(|(_, server)| *server).count() < 2 {
+            return;
+        }
+        for (index, _) in replies {
+            if index >= last {
+                continue;
+            }
+            if let Some(ItemKind::Reply(reply)) =
+                self.evidence.items.get_mut(index).map(|i| &mut i.kind)
+            {
+                reply.phase = Phase::Rcpt;
+            }
+        }
+    }
+
+    /// The line before `no` ends by introducing a reply (`... said:`).
+    fn introduced(&self, no: usize) -> bool {
+        no > 1 && INTRODUCER.is_match(self.evidence.line(no - 1))
+    }
+}
+
+/// Most lines after its first that one quoted reply is read over.
+const MAX_QUOTED_LINES: usize = 10;
+/// Most lines above a quoted reply read as its lead-in.
+const MAX_LEAD_IN: usize = 3;
+
+/// A line that ends by introducing a reply written on the next line.
+static INTRODUCER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:\bsaid|responded|\bresponse(?: was)?|\breply|replied|returned|\berror|failed|\banswer|to me|\bsmtp|\bafter\s[^:]{1,40}(?::\s*<[^>]*>[^:]{0,40})?)\s*[:;]\s*$").unwrap()
+});
+
+/// Sendmail starts each host's part of a report with "while talking to".
+static NEW_SESSION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bwhile talking to\b").unwrap());
+
+/// A reply's words, lower-cased, without spaces or punctuation, to tell
+/// two quotes of one reply.
+fn words(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// `next` is a labelled line (`  Remote system: dns; ...`) at the indent
+/// of `first`, itself a labelled line (`  Diagnostic code: smtp; 550 ...`).
+fn labelled_sibling(first: &str, next: &str) -> bool {
+    static LABELLED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(\s*)[A-Za-z][A-Za-z -]{0,30}:\s+\S").unwrap());
+    match (LABELLED.captures(first), LABELLED.captures(next)) {
+        (Some(a), Some(b)) => a[1] == b[1],
+        _ => false,
+    }
+}
+
+/// A DSN or header field line (`Diagnostic-Code: ...`): a quote ends there.
+fn is_field_line(body: &str) -> bool {
+    static FIELD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:final-recipient|original-recipient|action|status|remote-mta|reporting-mta|diagnostic-code|last-attempt-date|x-[a-z-]+|content-[a-z-]+|received|to|from|subject|date):\s").unwrap()
+    });
+    FIELD.is_match(body)
 }
 
 /// A folded continuation: indented, not blank, not a new reply or field.
@@ -475,6 +699,32 @@ mod tests {
         let got = replies("DATA\n354 go\nSubject: 550 test\nQUIT\n.\n250 2.0.0 queued as 1234\n");
         assert_eq!(got.last().unwrap().1, Phase::Message);
         assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn a_reply_under_the_line_that_introduces_it_is_quoted_with_its_phase() {
+        let e = Evidence::from_text("<b@example.org>: host mx.example.org[192.0.2.1] said:\n    550 Unknown user b@example.org (in reply to end of DATA\n    command)\n");
+        let (item, r) = e.replies().next().unwrap();
+        assert_eq!((r.code, r.phase, r.quoted), (550, Phase::Message, true));
+        assert_eq!((item.line, item.end_line), (1, 3));
+        assert!(!r.text.contains("said"), "{r:?}");
+        let got = replies("  b@example.org\n    SMTP error from remote mail server after RCPT TO:<b@example.org>:\n    550-5.1.1 The email account that you tried to reach does not exist.\n    550 5.1.1 Please try double-checking the address.\n");
+        assert_eq!(got, vec![(550, Phase::Rcpt, "5.1.1".to_string())]);
+    }
+
+    #[test]
+    fn a_labelled_list_is_not_one_reply() {
+        let e = Evidence::from_text("Your message cannot be delivered to the following recipients:\n\n  Recipient address: b@example.org\n  Reason: Remote SMTP server has rejected address\n  Diagnostic code: smtp; 550 5.1.1 <b@example.org>... User unknown\n  Remote system: dns; mx.example.org (TCP|192.0.2.1|25)\n");
+        let (_, r) = e.replies().next().unwrap();
+        assert_eq!(r.text, "<b@example.org>... User unknown");
+    }
+
+    #[test]
+    fn qmail_names_the_step_that_failed() {
+        let got = replies("<b@example.org>:\n192.0.2.1 does not like recipient.\nRemote host said: 550 5.1.1 no mailbox by that name\nGiving up on 192.0.2.1.\n");
+        assert_eq!(got, vec![(550, Phase::Rcpt, "5.1.1".to_string())]);
+        let got = replies("<b@example.org>:\n192.0.2.1 failed after I sent the message.\nRemote host said: 554 5.7.1 message refused\n");
+        assert_eq!(got, vec![(554, Phase::Message, "5.7.1".to_string())]);
     }
 
     #[test]
