@@ -164,6 +164,19 @@ fn in_scope(item: &Item, recipient: Option<usize>) -> bool {
     }
 }
 
+/// Whether the report quotes a reply of its own for this recipient (not one
+/// inferred from a status). Such a recipient is judged on its own replies:
+/// a reply tied to no recipient (a session summary like Sendmail's `554
+/// 5.0.0 Service unavailable`, a reply about another address) then says
+/// nothing about it.
+fn has_own_reply(e: &Evidence, recipient: Option<usize>) -> bool {
+    recipient.is_some_and(|want| {
+        e.items.iter().any(|i| {
+            i.recipient == Some(want) && matches!(&i.kind, ItemKind::Reply(r) if !r.code_inferred)
+        })
+    })
+}
+
 /// The evidence a matcher finds, or None when it does not match.
 pub fn matches(
     m: &CompiledMatcher,
@@ -182,19 +195,25 @@ pub fn matches(
             status,
             phase,
             text,
-        } => first(&|item| {
-            let ItemKind::Reply(r) = &item.kind else {
-                return false;
-            };
-            code.as_ref().is_none_or(|c| c.matches(r.code))
-                && status
-                    .as_ref()
-                    .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
-                && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
-                && text
-                    .as_ref()
-                    .is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
-        }),
+        } => {
+            let own_only = has_own_reply(e, recipient);
+            first(&|item| {
+                let ItemKind::Reply(r) = &item.kind else {
+                    return false;
+                };
+                if own_only && item.recipient.is_none() {
+                    return false;
+                }
+                code.as_ref().is_none_or(|c| c.matches(r.code))
+                    && status
+                        .as_ref()
+                        .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
+                    && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
+                    && text
+                        .as_ref()
+                        .is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
+            })
+        }
         CompiledMatcher::Line(re) => e
             .lines
             .iter()
@@ -303,4 +322,80 @@ fn compare_attempts(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{Phase, Recipient, Reply};
+
+    fn reply(code: u16, text: &str, recipient: Option<usize>, inferred: bool) -> Item {
+        Item {
+            kind: ItemKind::Reply(Reply {
+                code,
+                status: None,
+                text: text.into(),
+                phase: Phase::Unknown,
+                quoted: true,
+                code_inferred: inferred,
+            }),
+            line: 1,
+            end_line: 1,
+            quote: text.into(),
+            attempt: None,
+            recipient,
+        }
+    }
+
+    fn evidence(items: Vec<Item>) -> Evidence {
+        Evidence {
+            items,
+            recipients: vec![Recipient::default(), Recipient::default()],
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn a_recipient_with_its_own_reply_ignores_replies_tied_to_no_one() {
+        let e = evidence(vec![
+            reply(552, "mailbox full", Some(0), false),
+            reply(554, "Service unavailable", None, false),
+        ]);
+        assert!(!has_own_reply(&e, None));
+        assert!(has_own_reply(&e, Some(0)));
+        // recipient 1 has nothing of its own: the unscoped reply is all it has
+        assert!(!has_own_reply(&e, Some(1)));
+    }
+
+    #[test]
+    fn a_reply_inferred_from_a_status_is_not_the_recipients_own() {
+        let e = evidence(vec![
+            reply(550, "Status: 5.0.0", Some(0), true),
+            reply(554, "5.7.1 blocked using a blocklist", None, false),
+        ]);
+        assert!(!has_own_reply(&e, Some(0)));
+    }
+
+    #[test]
+    fn a_session_refusal_tied_to_no_one_does_not_override_a_recipients_own_reply() {
+        let kb = crate::kb::KnowledgeBase::embedded().unwrap();
+        let e = evidence(vec![
+            reply(
+                552,
+                "5.2.2 <one@example.org>... Mailbox full",
+                Some(0),
+                false,
+            ),
+            reply(
+                554,
+                "5.7.1 Service unavailable; blocked using zen.spamhaus.org",
+                None,
+                false,
+            ),
+        ]);
+        let own = crate::engine::evaluate_scoped(&kb, &e, &Default::default(), Some(0));
+        assert_eq!(own.cause, "mailbox-full");
+        let other = crate::engine::evaluate_scoped(&kb, &e, &Default::default(), Some(1));
+        assert_eq!(other.cause, "ip-blocklisted");
+    }
 }
