@@ -14,13 +14,17 @@
 //! reading of each pattern (see [`crate::kb::LazyRegex`]) and compared
 //! ignoring ASCII case, which is sound whether the pattern has `(?i)` or not.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Sets larger than this are not multiplied out further.
 const MAX_SET: usize = 64;
-/// Single characters and pairs would pass too many lines to be worth it.
-const MIN_USEFUL_LEN: usize = 3;
+/// Literals are cut to this length: a haystack that holds a literal holds
+/// its start, and short literals make a small automaton.
+const MAX_LEN: usize = 8;
+/// Among requirement sets whose shortest string is at least this long, the
+/// one with fewer strings is preferred (they pass about as few haystacks).
+const GOOD_LEN: usize = 5;
 
 /// The prefilter of a list of patterns.
 #[derive(Debug, Clone)]
@@ -97,9 +101,12 @@ impl Prefilter {
         }
         let automaton = (!literals.is_empty())
             .then(|| {
+                // a DFA: an overlapping search cannot use the packed
+                // (SIMD) searchers, and a DFA takes one step per byte
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&literals)
                     .ok()
             })
@@ -154,7 +161,19 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
         Req::Exact(set) | Req::Need(set) => set,
         Req::Nothing => return None,
     };
-    (min_len(&set) >= MIN_USEFUL_LEN).then_some(set)
+    // Even a one-character literal passes fewer haystacks than none; an
+    // empty one passes all.
+    if min_len(&set) == 0 {
+        return None;
+    }
+    let cut = set
+        .into_iter()
+        .map(|mut s| {
+            s.truncate(MAX_LEN);
+            s
+        })
+        .collect();
+    Some(dedup(cut))
 }
 
 /// What any match of an expression must be or contain.
@@ -172,9 +191,11 @@ fn min_len(set: &[Vec<u8>]) -> usize {
     set.iter().map(Vec::len).min().unwrap_or(0)
 }
 
-/// Orders usable requirement sets: longer shortest string first, then fewer.
+/// Orders usable requirement sets: longer shortest string first (up to
+/// [`GOOD_LEN`]), then fewer strings.
 fn better(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
-    (min_len(a), std::cmp::Reverse(a.len())) > (min_len(b), std::cmp::Reverse(b.len()))
+    let score = |s: &[Vec<u8>]| (min_len(s).min(GOOD_LEN), std::cmp::Reverse(s.len()));
+    score(a) > score(b)
 }
 
 fn dedup(mut set: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
@@ -198,6 +219,11 @@ fn required(hir: &Hir) -> Req {
             }
             match required(&rep.sub) {
                 Req::Exact(set) if rep.min == 1 && rep.max == Some(1) => Req::Exact(set),
+                // `X{4,}` holds `XXXX`
+                Req::Exact(set) if set.len() == 1 => {
+                    let times = (rep.min as usize).min(MAX_LEN);
+                    Req::Need(vec![set[0].repeat(times)])
+                }
                 Req::Exact(set) | Req::Need(set) => Req::Need(set),
                 Req::Nothing => Req::Nothing,
             }
@@ -243,8 +269,15 @@ fn concat(parts: &[Hir]) -> Req {
     for part in parts {
         match required(part) {
             Req::Exact(set) => {
-                let current = run.take().unwrap_or_else(|| vec![Vec::new()]);
-                if current.len() * set.len() <= MAX_SET {
+                let mut current = run.take().unwrap_or_else(|| vec![Vec::new()]);
+                if set.len() == 1 {
+                    // the common case, a letter of a word: append in place
+                    // (the same suffix keeps the strings distinct)
+                    current
+                        .iter_mut()
+                        .for_each(|s| s.extend_from_slice(&set[0]));
+                    run = Some(current);
+                } else if current.len() * set.len() <= MAX_SET {
                     let product = current
                         .iter()
                         .flat_map(|a| {
@@ -334,28 +367,32 @@ mod tests {
 
     #[test]
     fn literals_any_match_must_contain() {
-        assert_eq!(lits("(?i)user unknown"), Some(vec!["user unknown".into()]));
+        // cut to eight bytes
+        assert_eq!(lits("(?i)user unknown"), Some(vec!["user unk".into()]));
         assert_eq!(
             lits(r"(?i)\bspam\b|relay(?:ing)? denied"),
-            Some(vec![" denied".into(), "spam".into()])
+            Some(vec!["relay".into(), "spam".into()])
         );
         assert_eq!(
             lits("(?i)authori[sz]ed"),
-            Some(vec!["authorised".into(), "authorized".into()])
+            Some(vec!["authoris".into(), "authoriz".into()])
         );
-        // an optional branch, or a pattern of classes only: nothing required
+        // an optional branch, or a pattern of large classes only: nothing
         assert_eq!(lits(r"(?i)spam|x?"), None);
-        assert_eq!(lits(r"\d+\.\d+"), None);
         assert_eq!(lits(r"^[*\s]{6,}$"), None);
+        assert_eq!(lits(r"\d+\.\d+"), Some(vec![".".into()]));
+        assert_eq!(lits(r"\bX{4,}[A-Z]*\b"), Some(vec!["xxxx".into()]));
         // the longest part of a concatenation is kept
         assert_eq!(
             lits(r"(?i)\bport 25 \(tcp\) (?:timed out|failed)"),
-            Some(vec![
-                "port 25 (tcp) failed".into(),
-                "port 25 (tcp) timed out".into()
-            ])
+            Some(vec!["port 25 ".into()])
         );
         assert_eq!(lits(r"a.*hello.{0,4}b"), Some(vec!["hello".into()]));
+        // long enough: the smaller set wins
+        assert_eq!(
+            lits(r"(?:alpha|bravo|charlie) .* deliver"),
+            Some(vec![" deliver".into()])
+        );
     }
 
     #[test]
