@@ -80,8 +80,10 @@ pub fn classify(kb: &KnowledgeBase, ticket: &Ticket, global: &Answers) -> Ticket
     let evidence = Evidence::from_bytes(&ticket.text);
     let mut answers = global.clone();
     answers.extend(ticket.answers.iter().map(|(k, v)| (k.clone(), *v)));
-    let (recipients, first_failed) = judge_recipients(kb, &evidence, &answers);
-    let verdict = first_failed.unwrap_or_else(|| engine::evaluate(kb, &evidence, &answers));
+    let mut scan = engine::Scan::new(kb);
+    let (recipients, first_failed) = judge_recipients(&mut scan, &evidence, &answers);
+    let verdict =
+        first_failed.unwrap_or_else(|| engine::evaluate_in(&mut scan, &evidence, &answers, None));
     let mut notes = ticket.notes.clone();
     notes.extend(evidence.notes.iter().cloned());
     TicketResult {
@@ -172,14 +174,14 @@ pub struct RecipientResult {
 /// Judges every recipient on its own evidence; returns the results and the
 /// verdict of the first failed recipient.
 fn judge_recipients(
-    kb: &KnowledgeBase,
+    scan: &mut engine::Scan,
     evidence: &Evidence,
     answers: &Answers,
 ) -> (Vec<RecipientResult>, Option<Verdict>) {
     let mut results = Vec::new();
     let mut first_failed = None;
     for (index, recipient) in evidence.recipients.iter().enumerate() {
-        let verdict = engine::evaluate_scoped(kb, evidence, answers, Some(index));
+        let verdict = engine::evaluate_in(scan, evidence, answers, Some(index));
         let reply = evidence
             .replies()
             .find(|(item, _)| item.recipient == Some(index))

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod eval;
 pub mod evidence;
 pub mod kb;
+pub mod prefilter;
 pub mod repl;
 pub mod report;
 pub mod sisimai;

@@ -2,7 +2,9 @@
 //! and records, for every fact set, the lines that set it.
 
 use crate::evidence::{Evidence, Item, ItemKind, Outcome};
-use crate::kb::{Answer, CompiledMatcher, Difference, KnowledgeBase};
+use crate::kb::{
+    Answer, CompiledMatcher, Difference, FirstLines, KnowledgeBase, LazyRegex, Scanned,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -96,10 +98,23 @@ pub fn derive(
     answers: &BTreeMap<String, Answer>,
     recipient: Option<usize>,
 ) -> Facts {
+    derive_in(&mut Scan::new(kb), evidence, answers, recipient)
+}
+
+/// As [`derive`], sharing `scan` (what pattern sets found in this
+/// evidence) with other derivations over the same evidence: the recipients
+/// of one bounce.
+pub fn derive_in(
+    scan: &mut Scan,
+    evidence: &Evidence,
+    answers: &BTreeMap<String, Answer>,
+    recipient: Option<usize>,
+) -> Facts {
+    let kb = scan.kb;
     let mut facts = Facts::default();
     let mut cleared: Vec<(String, Source)> = Vec::new();
     for sig in &kb.signatures {
-        let Some(refs) = matches(&sig.matcher, evidence, recipient) else {
+        let Some(refs) = matches_in(scan, &sig.matcher, evidence, recipient) else {
             continue;
         };
         let source = Source::Evidence {
@@ -177,8 +192,68 @@ fn has_own_reply(e: &Evidence, recipient: Option<usize>) -> bool {
     })
 }
 
+/// What one ticket's signatures share: the first line each `Line` pattern
+/// matches, found by one scan of the knowledge base's set of them over the
+/// lines, and which reply-text patterns each reply matches, found by one
+/// scan of its text and quote; both on first need. The same evidence must
+/// be passed with it every time.
+pub struct Scan<'kb> {
+    kb: &'kb KnowledgeBase,
+    first_lines: Option<FirstLines>,
+    /// By item index: what the reply-text prefilter found in the reply's
+    /// text and in the item's quote.
+    replies: Vec<Option<(Scanned, Scanned)>>,
+}
+
+impl<'kb> Scan<'kb> {
+    pub fn new(kb: &'kb KnowledgeBase) -> Scan<'kb> {
+        Scan {
+            kb,
+            first_lines: None,
+            replies: Vec::new(),
+        }
+    }
+
+    pub fn kb(&self) -> &'kb KnowledgeBase {
+        self.kb
+    }
+
+    /// The 0-based index of the first line `re` (a `Line` pattern) matches.
+    fn first_line(&mut self, e: &Evidence, re: &LazyRegex) -> Option<usize> {
+        let group = self.kb.line_patterns();
+        self.first_lines
+            .get_or_insert_with(|| group.lines(&e.lines))
+            .get(re, &e.lines)
+    }
+
+    /// Whether `re` (a reply-text pattern) matches the reply's text or the
+    /// item's quote.
+    fn reply_matches(&mut self, index: usize, item: &Item, text: &str, re: &LazyRegex) -> bool {
+        let group = self.kb.reply_patterns();
+        if self.replies.len() <= index {
+            self.replies.resize(index + 1, None);
+        }
+        let (in_text, in_quote) =
+            self.replies[index].get_or_insert_with(|| (group.scan(text), group.scan(&item.quote)));
+        in_text.matches(re, text) || in_quote.matches(re, &item.quote)
+    }
+}
+
 /// The evidence a matcher finds, or None when it does not match.
 pub fn matches(
+    m: &CompiledMatcher,
+    e: &Evidence,
+    recipient: Option<usize>,
+) -> Option<Vec<EvidenceRef>> {
+    // One matcher alone gains nothing from the pattern groups: with an
+    // empty knowledge base's (empty) groups, each pattern runs alone.
+    static ALONE: std::sync::LazyLock<KnowledgeBase> =
+        std::sync::LazyLock::new(KnowledgeBase::default);
+    matches_in(&mut Scan::new(&ALONE), m, e, recipient)
+}
+
+fn matches_in(
+    scan: &mut Scan,
     m: &CompiledMatcher,
     e: &Evidence,
     recipient: Option<usize>,
@@ -197,27 +272,28 @@ pub fn matches(
             text,
         } => {
             let own_only = has_own_reply(e, recipient);
-            first(&|item| {
-                let ItemKind::Reply(r) = &item.kind else {
-                    return false;
-                };
-                if own_only && item.recipient.is_none() {
-                    return false;
-                }
-                code.as_ref().is_none_or(|c| c.matches(r.code))
-                    && status
-                        .as_ref()
-                        .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
-                    && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
-                    && text
-                        .as_ref()
-                        .is_none_or(|t| t.is_match(&r.text) || t.is_match(&item.quote))
-            })
+            e.items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| in_scope(item, recipient))
+                .filter(|(_, item)| !(own_only && item.recipient.is_none()))
+                .find(|&(index, item)| {
+                    let ItemKind::Reply(r) = &item.kind else {
+                        return false;
+                    };
+                    code.as_ref().is_none_or(|c| c.matches(r.code))
+                        && status
+                            .as_ref()
+                            .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
+                        && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
+                        && text
+                            .as_ref()
+                            .is_none_or(|t| scan.reply_matches(index, item, &r.text, t))
+                })
+                .map(|(_, item)| vec![EvidenceRef::of_item(item)])
         }
-        CompiledMatcher::Line(re) => e
-            .lines
-            .iter()
-            .position(|l| re.is_match(l))
+        CompiledMatcher::Line(re) => scan
+            .first_line(e, re)
             .map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
         CompiledMatcher::Field { name, value } => first(&|item| {
             let ItemKind::Field { name: n, value: v } = &item.kind else {
@@ -271,12 +347,12 @@ pub fn matches(
         CompiledMatcher::All(ms) => {
             let mut refs = Vec::new();
             for m in ms {
-                refs.extend(matches(m, e, recipient)?);
+                refs.extend(matches_in(scan, m, e, recipient)?);
             }
             Some(refs)
         }
-        CompiledMatcher::Any(ms) => ms.iter().find_map(|m| matches(m, e, recipient)),
-        CompiledMatcher::Not(m) => match matches(m, e, recipient) {
+        CompiledMatcher::Any(ms) => ms.iter().find_map(|m| matches_in(scan, m, e, recipient)),
+        CompiledMatcher::Not(m) => match matches_in(scan, m, e, recipient) {
             Some(_) => None,
             None => Some(Vec::new()),
         },

@@ -8,7 +8,7 @@
 
 pub mod facts;
 
-pub use facts::{derive, Conflict, EvidenceRef, FactState, Facts, Source};
+pub use facts::{derive, derive_in, Conflict, EvidenceRef, FactState, Facts, Scan, Source};
 
 use crate::evidence::Evidence;
 use crate::kb::{Answer, Condition, KnowledgeBase, Node, Target, ROOT};
@@ -145,8 +145,19 @@ pub fn evaluate_scoped(
     answers: &Answers,
     recipient: Option<usize>,
 ) -> Verdict {
-    let facts = derive(kb, evidence, answers, recipient);
-    walk(kb, &facts)
+    evaluate_in(&mut Scan::new(kb), evidence, answers, recipient)
+}
+
+/// As [`evaluate_scoped`], sharing `scan` between evaluations of the same
+/// evidence (see [`Scan`]).
+pub fn evaluate_in(
+    scan: &mut Scan,
+    evidence: &Evidence,
+    answers: &Answers,
+    recipient: Option<usize>,
+) -> Verdict {
+    let facts = derive_in(scan, evidence, answers, recipient);
+    walk(scan.kb(), &facts)
 }
 
 /// Walks the tree over already-derived facts.

@@ -267,9 +267,18 @@ fn append_plain(out: &mut Decoded, raw: &str) {
     out.push_notification(&body);
 }
 
+/// [`ORIGINAL_MARKERS`] in one automaton, ignoring ASCII case: one pass
+/// per line instead of lower-casing it and searching it once per marker.
+static ORIGINAL_MARKER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(ORIGINAL_MARKERS)
+            .expect("a few short markers")
+    });
+
 fn is_original_marker(line: &str) -> bool {
-    let lower = line.to_ascii_lowercase();
-    ORIGINAL_MARKERS.iter().any(|m| lower.contains(m))
+    ORIGINAL_MARKER.is_match(line)
 }
 
 impl Decoded {
@@ -512,6 +521,17 @@ fn is_bounce(message: &Message<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The automaton ignores ASCII case; the markers were compared with a
+    /// lower-cased line, which only lower-case markers could match.
+    #[test]
+    fn original_markers_are_lower_case_and_found_in_any_case() {
+        for m in ORIGINAL_MARKERS {
+            assert_eq!(*m, m.to_ascii_lowercase());
+            assert!(is_original_marker(&format!("> {}", m.to_ascii_uppercase())));
+        }
+        assert!(!is_original_marker("original message"));
+    }
 
     #[test]
     fn a_prefixed_dialogue_is_not_an_email() {

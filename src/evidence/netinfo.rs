@@ -4,12 +4,22 @@
 //! session ran from.
 
 use super::{ConnectResult, Evidence, ItemKind};
+use crate::prefilter::Prefilter;
 use regex::Regex;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
+/// A pattern compiled on first use: most tickets need few or none of them,
+/// and compiling all thirty cost more than classifying one ticket.
 struct Pattern {
-    re: Regex,
+    text: &'static str,
+    re: OnceLock<Regex>,
     make: fn(&regex::Captures) -> Option<ItemKind>,
+}
+
+impl Pattern {
+    fn re(&self) -> &Regex {
+        self.re.get_or_init(|| Regex::new(self.text).unwrap())
+    }
 }
 
 fn connect(host: &str, port: Option<&str>, result: ConnectResult) -> Option<ItemKind> {
@@ -185,11 +195,17 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     table
         .into_iter()
         .map(|(pattern, make)| Pattern {
-            re: Regex::new(pattern).unwrap(),
+            text: pattern,
+            re: OnceLock::new(),
             make,
         })
         .collect()
 });
+
+/// The literals of [`PATTERNS`]: most lines contain none, and then no
+/// pattern runs (see [`crate::prefilter`]).
+static PREFILTER: LazyLock<Prefilter> =
+    LazyLock::new(|| Prefilter::new(PATTERNS.iter().map(|p| p.text)));
 
 fn local(addr: &str) -> Option<ItemKind> {
     (!addr.starts_with("127.") && !addr.starts_with("255.") && addr != "0.0.0.0").then(|| {
@@ -242,16 +258,29 @@ pub fn extract(evidence: &mut Evidence) {
             }
             continue;
         }
-        if let Some(kind) = PATTERNS
-            .iter()
-            .find_map(|p| p.re.captures(line).and_then(|c| (p.make)(&c)))
-        {
+        if let Some(kind) = item_of(line) {
             found.push((no, kind));
         }
     }
     for (no, kind) in found {
         evidence.push(kind, no, no);
     }
+}
+
+/// The item the first pattern (in table order) that matches `line` makes.
+fn item_of(line: &str) -> Option<ItemKind> {
+    // On an ASCII line only the patterns the prefilter names can match.
+    let candidates = line
+        .is_ascii()
+        .then(|| PREFILTER.candidates(line.as_bytes()));
+    if candidates.as_ref().is_some_and(|c| c.is_empty()) {
+        return None;
+    }
+    PATTERNS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| candidates.as_ref().is_none_or(|c| c.contains(*i)))
+        .find_map(|(_, p)| p.re().captures(line).and_then(|c| (p.make)(&c)))
 }
 
 fn dig_question(lines: &[String]) -> Option<String> {
@@ -263,8 +292,40 @@ fn dig_question(lines: &[String]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::evidence::{ConnectResult, Evidence, ItemKind};
+
+    /// Every line of the shipped transcripts and test inputs.
+    pub(crate) fn sample_lines() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut lines = Vec::new();
+        for dir in ["transcripts", "tests/data/bounce", "tests/data/inputs"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+                if let Ok(bytes) = std::fs::read(entry.path()) {
+                    let text = String::from_utf8_lossy(&bytes);
+                    lines.extend(text.lines().map(str::to_string));
+                }
+            }
+        }
+        lines.push("telnet: connect to address 192.0.2.1: Connection timed out (é)".into());
+        lines
+    }
+
+    #[test]
+    fn the_prefilter_keeps_every_item() {
+        let mut items = 0;
+        for line in sample_lines() {
+            let want = super::PATTERNS
+                .iter()
+                .find_map(|p| p.re().captures(&line).and_then(|c| (p.make)(&c)));
+            items += usize::from(want.is_some());
+            assert_eq!(super::item_of(&line), want, "{line:?}");
+        }
+        assert!(
+            items > 50,
+            "only {items} network items: the test proves little"
+        );
+    }
 
     fn kinds(text: &str) -> Vec<ItemKind> {
         Evidence::from_text(text)

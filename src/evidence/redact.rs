@@ -19,6 +19,7 @@
 //! itself was not recognised; only a final reply (any code but 334) ends the
 //! exchange. Over-redacting a harmless word is preferred to leaking.
 
+use crate::prefilter::Prefilter;
 use base64::Engine as _;
 use regex::Regex;
 use serde::Serialize;
@@ -170,6 +171,26 @@ static IMAP_LOGIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)^(?P<pre>\s*(?:C:|>|->|~>)?\s*[A-Za-z]{0,4}\d*\s+LOGIN\s+(?:"[^"]*"|\S+)\s+)(?P<cred>"[^"]*"|\S+)\s*$"#).unwrap()
 });
 
+/// The credential patterns of one line, in the order they are tried.
+fn inline_patterns() -> [(&'static Regex, SecretKind); 9] {
+    [
+        (&*URL_CREDS, SecretKind::Credentials),
+        (&*AUTH_HEADER, SecretKind::Credentials),
+        (&*USER_PASS_OPTION, SecretKind::Credentials),
+        (&*BARE_CREDS, SecretKind::Credentials),
+        (&*PASSWORD_OPTION, SecretKind::Password),
+        (&*USERNAME_OPTION, SecretKind::Username),
+        (&*IMAP_LOGIN, SecretKind::Password),
+        (&*POP_PASS, SecretKind::Password),
+        (&*PASSWORD_NOTE, SecretKind::Password),
+    ]
+}
+
+/// The literals of [`inline_patterns`]: a line lacking all of a pattern's
+/// literals cannot hold what it looks for (see [`crate::prefilter`]).
+static INLINE_PREFILTER: LazyLock<Prefilter> =
+    LazyLock::new(|| Prefilter::new(inline_patterns().iter().map(|(re, _)| re.as_str())));
+
 /// What the next client line(s) of an AUTH exchange will carry.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expect {
@@ -255,7 +276,8 @@ impl State {
                 return text;
             }
         }
-        if final_reply(line, self.header.as_deref()) {
+        // (a final reply only matters inside an exchange)
+        if self.expect != Expect::Nothing && final_reply(line, self.header.as_deref()) {
             self.expect = Expect::Nothing;
         }
         self.inline(line, no)
@@ -263,6 +285,14 @@ impl State {
 
     /// An `AUTH <mech> [initial-response]` command; `None` when the line is not one.
     fn auth_command(&mut self, line: &str, no: usize) -> Option<String> {
+        // the pattern needs the word AUTH, in any case; most lines lack it
+        if !line
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"auth"))
+        {
+            return None;
+        }
         let caps = AUTH_CMD.captures(line)?;
         let pre = caps.name("pre").map_or("", |m| m.as_str());
         if CAPABILITY_PRE.is_match(pre) || SERVER_MARK.is_match(pre) {
@@ -354,19 +384,21 @@ impl State {
 
     fn inline(&mut self, line: &str, no: usize) -> String {
         let mut text = line.to_string();
-        for (re, kind) in [
-            (&*URL_CREDS, SecretKind::Credentials),
-            (&*AUTH_HEADER, SecretKind::Credentials),
-            (&*USER_PASS_OPTION, SecretKind::Credentials),
-            (&*BARE_CREDS, SecretKind::Credentials),
-            (&*PASSWORD_OPTION, SecretKind::Password),
-            (&*USERNAME_OPTION, SecretKind::Username),
-            (&*IMAP_LOGIN, SecretKind::Password),
-            (&*POP_PASS, SecretKind::Password),
-            (&*PASSWORD_NOTE, SecretKind::Password),
-        ] {
+        // Each pattern is tried on the text as the patterns before it left
+        // it; the prefilter, asked again after every replacement, only
+        // skips a pattern whose literals the current text lacks.
+        let mut candidates = text
+            .is_ascii()
+            .then(|| INLINE_PREFILTER.candidates(text.as_bytes()));
+        for (i, (re, kind)) in inline_patterns().into_iter().enumerate() {
+            if candidates.as_ref().is_some_and(|c| !c.contains(i)) {
+                continue;
+            }
             if re.is_match(&text) {
                 text = self.replace(&text, re, kind, no);
+                candidates = text
+                    .is_ascii()
+                    .then(|| INLINE_PREFILTER.candidates(text.as_bytes()));
             }
         }
         text
@@ -536,6 +568,9 @@ fn unquote(token: &str) -> (&str, &str, &str) {
 /// one: after a server mark or a timestamp, or under any log header when at
 /// most one word follows the code (`SMTP: 10:41:20 334 VXNlcm5hbWU6`).
 fn prompt_arg(line: &str) -> Option<(String, &str)> {
+    if !line.contains("334") {
+        return None;
+    }
     let caps = REPLY_CODE
         .captures_iter(line)
         .find(|c| &c["code"] == "334")?;
@@ -671,6 +706,84 @@ fn record(secrets: &mut Vec<SecretAt>, line: usize, kind: SecretKind, value: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The prefilter and the literal checks skip only work that could not
+    /// change the result: every line of the shipped inputs, the redaction
+    /// cases and lines made of credential-shaped words redact exactly as
+    /// when every pattern is tried in turn.
+    #[test]
+    fn prefiltered_redaction_is_the_same_as_trying_every_pattern() {
+        fn reference(state: &mut State, line: &str, no: usize) -> String {
+            let mut text = line.to_string();
+            for (re, kind) in inline_patterns() {
+                if re.is_match(&text) {
+                    text = state.replace(&text, re, kind, no);
+                }
+            }
+            text
+        }
+        let mut lines = crate::evidence::netinfo::tests::sample_lines();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for entry in std::fs::read_dir(root.join("tests/data/redaction")).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            lines.extend(text.lines().map(str::to_string));
+        }
+        let words = [
+            "https://bob:hunter2@example.com/x",
+            "Authorization: Basic Ym9iOnB3",
+            "--user bob:pw",
+            "bob:s3cret@mail.example.net",
+            "-p 587",
+            "--password 'x y'",
+            "-au bob",
+            "a1 LOGIN bob pw",
+            "PASS hunter2",
+            "password is hunter2",
+            "pwd=abc",
+            "pass: x",
+            "é password: y",
+        ];
+        for a in words {
+            for b in words {
+                lines.push(format!("{a} {b}"));
+            }
+        }
+        let options = RedactOptions::default();
+        let mut fast = State {
+            options,
+            secrets: Vec::new(),
+            expect: Expect::Nothing,
+            header: None,
+        };
+        let mut slow = State {
+            options,
+            secrets: Vec::new(),
+            expect: Expect::Nothing,
+            header: None,
+        };
+        let mut changed = 0;
+        for (no, line) in lines.iter().enumerate() {
+            let want = reference(&mut slow, line, no);
+            changed += usize::from(&want != line);
+            assert_eq!(fast.inline(line, no), want, "{line:?}");
+            assert_eq!(fast.secrets.len(), slow.secrets.len(), "{line:?}");
+        }
+        assert!(
+            changed > 100,
+            "only {changed} lines redacted: the test proves little"
+        );
+        for line in &lines {
+            let auth = AUTH_CMD.is_match(line);
+            assert!(
+                !auth || line.to_ascii_lowercase().contains("auth"),
+                "{line:?}"
+            );
+            assert!(
+                !REPLY_CODE.captures_iter(line).any(|c| &c["code"] == "334")
+                    || line.contains("334")
+            );
+        }
+    }
 
     fn redact(text: &str) -> Redacted {
         let lines: Vec<String> = text.lines().map(str::to_string).collect();

@@ -2,8 +2,9 @@
 //! codes, replies embedded in prose, and the phase a log line names.
 
 use super::{Phase, Status};
+use crate::prefilter::Prefilter;
 use regex::Regex;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// A reply line: `code`, whether more lines follow (`250-`), and the rest.
 pub struct ReplyLine<'a> {
@@ -192,7 +193,8 @@ pub fn find_status_reply(line: &str) -> Option<(u16, &str)> {
 const BEFORE_COMMAND: &str =
     r"(?:in reply to|after|while sending|in response to|did not like our|>>>)\s*(?:the\s+)?";
 
-static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
+/// Phase hints, each compiled on first use (most tickets need none).
+static PHASE_HINTS: LazyLock<Vec<(String, OnceLock<Regex>, Phase)>> = LazyLock::new(|| {
     let after = |command: &str| format!("(?i){BEFORE_COMMAND}{command}");
     [
         (
@@ -229,6 +231,11 @@ static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
             r"(?i)\bfailed after I sent the message".to_string(),
             Phase::Message,
         ),
+        // Python's smtplib names the failing step in its exception
+        (r"\bSMTPAuthenticationError\b".to_string(), Phase::Auth),
+        (r"\bSMTPSenderRefused\b".to_string(), Phase::Mail),
+        (r"\bSMTPRecipientsRefused\b".to_string(), Phase::Rcpt),
+        (r"\bSMTPDataError\b".to_string(), Phase::Data),
         // Postfix words RCPT-time restrictions so, whatever quotes them
         (
             r"(?i)\brecipient address rejected:".to_string(),
@@ -236,21 +243,57 @@ static PHASE_HINTS: LazyLock<Vec<(Regex, Phase)>> = LazyLock::new(|| {
         ),
     ]
     .into_iter()
-    .map(|(pattern, phase)| (Regex::new(&pattern).unwrap(), phase))
+    .map(|(pattern, phase)| (pattern, OnceLock::new(), phase))
     .collect()
 });
 
+/// The literals of [`PHASE_HINTS`], to skip the (many) lines that contain
+/// none with one pass (see [`crate::prefilter`]).
+static PHASE_PREFILTER: LazyLock<Prefilter> =
+    LazyLock::new(|| Prefilter::new(PHASE_HINTS.iter().map(|(pattern, _, _)| pattern.as_str())));
+
 /// The phase a log or bounce line names (`(in reply to RCPT TO command)`).
 pub fn phase_hint(text: &str) -> Option<Phase> {
+    let candidates = text
+        .is_ascii()
+        .then(|| PHASE_PREFILTER.candidates(text.as_bytes()));
+    if candidates.as_ref().is_some_and(|c| c.is_empty()) {
+        return None;
+    }
     PHASE_HINTS
         .iter()
-        .find(|(re, _)| re.is_match(text))
-        .map(|(_, phase)| *phase)
+        .enumerate()
+        .filter(|(i, _)| candidates.as_ref().is_none_or(|c| c.contains(*i)))
+        .find(|(_, (pattern, re, _))| {
+            re.get_or_init(|| Regex::new(pattern).unwrap())
+                .is_match(text)
+        })
+        .map(|(_, (_, _, phase))| *phase)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prefilter_keeps_every_phase_hint() {
+        let mut hints = 0;
+        for line in crate::evidence::netinfo::tests::sample_lines() {
+            let want = PHASE_HINTS
+                .iter()
+                .find(|(pattern, re, _)| {
+                    re.get_or_init(|| Regex::new(pattern).unwrap())
+                        .is_match(&line)
+                })
+                .map(|(_, _, phase)| *phase);
+            hints += usize::from(want.is_some());
+            assert_eq!(phase_hint(&line), want, "{line:?}");
+        }
+        assert!(
+            hints > 20,
+            "only {hints} phase hints: the test proves little"
+        );
+    }
 
     #[test]
     fn reply_lines_parse() {

@@ -4,7 +4,7 @@
 
 use super::error::{KbError, Origin, Problem};
 use super::model::*;
-use super::{CompiledMatcher, CompiledSignature, KnowledgeBase, Located};
+use super::{CompiledMatcher, CompiledSignature, KnowledgeBase, LazyRegex, Located};
 use include_dir::{include_dir, Dir};
 use regex::{Regex, RegexBuilder};
 use serde::de::DeserializeOwned;
@@ -120,8 +120,18 @@ pub(super) struct Parsed {
     pub complete: bool,
 }
 
+/// When signature patterns are compiled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Patterns {
+    /// While loading, reporting every pattern that does not compile.
+    Now,
+    /// On first use, for rules already checked (the embedded ones): one
+    /// that does not compile matches nothing.
+    OnFirstUse,
+}
+
 /// Parses every file; collects all problems rather than stopping at the first.
-pub(super) fn parse(files: &[SourceFile]) -> Parsed {
+pub(super) fn parse(files: &[SourceFile], patterns: Patterns) -> Parsed {
     let mut kb = KnowledgeBase::default();
     let mut problems = Vec::new();
     let mut syntax_errors = 0;
@@ -181,7 +191,7 @@ pub(super) fn parse(files: &[SourceFile]) -> Parsed {
                 });
                 syntax_errors += problems.len() - before;
                 for def in defs {
-                    let sig = compile_signature(file, def, &mut problems);
+                    let sig = compile_signature(file, def, &mut problems, patterns);
                     kb.signatures.push(sig);
                 }
                 continue;
@@ -218,9 +228,10 @@ fn compile_signature(
     file: &SourceFile,
     def: Located<Signature>,
     problems: &mut Vec<Problem>,
+    patterns: Patterns,
 ) -> CompiledSignature {
     let mut errors = Vec::new();
-    let matcher = compile_matcher(&def.value.when, &mut errors);
+    let matcher = compile_matcher(&def.value.when, &mut errors, patterns);
     let mut located = RefLocator::default();
     for err in errors {
         let at = match &err.written {
@@ -402,7 +413,7 @@ fn line_offset(text: &str, line: usize) -> usize {
 }
 
 /// Why a pattern of a signature does not compile, and what to do.
-struct PatternError {
+pub(super) struct PatternError {
     /// The pattern as the rule author wrote it, to point at it.
     written: Option<String>,
     message: String,
@@ -418,7 +429,7 @@ pub const REGEX_DFA_LIMIT: usize = 1 << 22;
 /// Compiles a pattern with the regex crate, which never backtracks: it
 /// rejects look-around and backreferences, the features that make a
 /// pattern super-linear, and the size limits bound the compiled program.
-fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
+pub(super) fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
     let err = match RegexBuilder::new(&ascii_word_boundaries(pattern))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_DFA_LIMIT)
@@ -516,13 +527,23 @@ fn compile_status(text: &str, errors: &mut Vec<PatternError>) -> Option<super::S
         .ok()
 }
 
-fn compile_text(pattern: &str, errors: &mut Vec<PatternError>) -> Option<Regex> {
-    compile_regex(pattern).map_err(|e| errors.push(e)).ok()
+fn compile_text(
+    pattern: &str,
+    errors: &mut Vec<PatternError>,
+    when: Patterns,
+) -> Option<LazyRegex> {
+    match when {
+        Patterns::OnFirstUse => Some(LazyRegex::new(pattern)),
+        Patterns::Now => compile_regex(pattern)
+            .map(|re| LazyRegex::compiled(pattern, re))
+            .map_err(|e| errors.push(e))
+            .ok(),
+    }
 }
 
 /// Compiles a matcher; every pattern that fails is added to `errors` and
 /// the part it belongs to matches nothing.
-fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>) -> CompiledMatcher {
+fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>, when: Patterns) -> CompiledMatcher {
     let nothing = || CompiledMatcher::Any(Vec::new());
     match m {
         Matcher::Reply {
@@ -536,7 +557,7 @@ fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>) -> CompiledMatch
                 code: code.as_deref().and_then(|c| compile_code(c, errors)),
                 status: status.as_deref().and_then(|s| compile_status(s, errors)),
                 phase: phase.clone(),
-                text: text.as_deref().and_then(|t| compile_text(t, errors)),
+                text: text.as_deref().and_then(|t| compile_text(t, errors, when)),
             };
             if errors.len() > before {
                 nothing()
@@ -544,16 +565,18 @@ fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>) -> CompiledMatch
                 compiled
             }
         }
-        Matcher::Line(p) => compile_text(p, errors)
+        Matcher::Line(p) => compile_text(p, errors, when)
             .map(CompiledMatcher::Line)
             .unwrap_or_else(nothing),
-        Matcher::Field { name, value } => match value.as_deref().map(|v| compile_text(v, errors)) {
-            Some(None) => nothing(),
-            compiled => CompiledMatcher::Field {
-                name: name.to_ascii_lowercase(),
-                value: compiled.flatten(),
-            },
-        },
+        Matcher::Field { name, value } => {
+            match value.as_deref().map(|v| compile_text(v, errors, when)) {
+                Some(None) => nothing(),
+                compiled => CompiledMatcher::Field {
+                    name: name.to_ascii_lowercase(),
+                    value: compiled.flatten(),
+                },
+            }
+        }
         Matcher::Connect { result, port } => CompiledMatcher::Connect {
             result: result.clone(),
             port: port.clone(),
@@ -574,13 +597,17 @@ fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>) -> CompiledMatch
             same_credentials: *same_credentials,
         },
         Matcher::Outcome(o) => CompiledMatcher::Outcome(o.clone()),
-        Matcher::All(ms) => {
-            CompiledMatcher::All(ms.iter().map(|m| compile_matcher(m, errors)).collect())
-        }
-        Matcher::Any(ms) => {
-            CompiledMatcher::Any(ms.iter().map(|m| compile_matcher(m, errors)).collect())
-        }
-        Matcher::Not(m) => CompiledMatcher::Not(Box::new(compile_matcher(m, errors))),
+        Matcher::All(ms) => CompiledMatcher::All(
+            ms.iter()
+                .map(|m| compile_matcher(m, errors, when))
+                .collect(),
+        ),
+        Matcher::Any(ms) => CompiledMatcher::Any(
+            ms.iter()
+                .map(|m| compile_matcher(m, errors, when))
+                .collect(),
+        ),
+        Matcher::Not(m) => CompiledMatcher::Not(Box::new(compile_matcher(m, errors, when))),
     }
 }
 

@@ -10,14 +10,15 @@ pub mod graph;
 pub mod lint;
 mod load;
 pub mod model;
+mod pattern;
 mod validate;
 
 pub use error::{did_you_mean, KbError, Origin, Problem};
 pub use load::{dir_sources, embedded_sources, SourceFile};
 pub use model::*;
+pub use pattern::{FirstLines, LazyRegex, PatternGroup, Scanned};
 
 use crate::evidence::{Outcome, Phase, Status};
-use regex::Regex;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -49,12 +50,12 @@ pub enum CompiledMatcher {
         code: Option<CodePattern>,
         status: Option<StatusPattern>,
         phase: Option<Vec<Phase>>,
-        text: Option<Regex>,
+        text: Option<LazyRegex>,
     },
-    Line(Regex),
+    Line(LazyRegex),
     Field {
         name: String,
-        value: Option<Regex>,
+        value: Option<LazyRegex>,
     },
     Connect {
         result: Option<Vec<crate::evidence::ConnectResult>>,
@@ -173,6 +174,8 @@ pub struct KnowledgeBase {
 
 #[derive(Debug, Clone, Default)]
 struct Index {
+    lines: PatternGroup,
+    reply_texts: PatternGroup,
     facts: HashMap<String, usize>,
     nodes: HashMap<String, usize>,
     diagnoses: HashMap<String, usize>,
@@ -192,8 +195,28 @@ pub enum Target<'kb> {
 pub const ROOT: &str = "start";
 
 impl KnowledgeBase {
-    /// The knowledge base embedded in the binary.
+    /// The knowledge base embedded in the binary, for running it: parsed,
+    /// but neither validated nor its patterns compiled (each is compiled on
+    /// first use). Validating it and compiling every pattern cost several
+    /// times more than classifying a ticket; the embedded rules are checked
+    /// in full by the tests ([`KnowledgeBase::embedded_checked`]) and by
+    /// `rules check`. A folder of rules is always checked in full.
     pub fn embedded() -> Result<KnowledgeBase, KbError> {
+        let load::Parsed {
+            mut kb,
+            problems,
+            complete,
+        } = load::parse(&embedded_sources(), load::Patterns::OnFirstUse);
+        if !complete || !problems.is_empty() {
+            return Err(KbError::Invalid(problems));
+        }
+        kb.build_index();
+        Ok(kb)
+    }
+
+    /// The embedded knowledge base, validated and compiled as a folder of
+    /// rules would be.
+    pub fn embedded_checked() -> Result<KnowledgeBase, KbError> {
         KnowledgeBase::from_sources(&embedded_sources())
     }
 
@@ -207,7 +230,7 @@ impl KnowledgeBase {
             mut kb,
             mut problems,
             complete,
-        } = load::parse(files);
+        } = load::parse(files, load::Patterns::Now);
         if complete {
             kb.build_index();
             problems.extend(validate::validate(&kb, files));
@@ -242,7 +265,23 @@ impl KnowledgeBase {
         for (i, c) in self.taxonomy.causes.iter().enumerate() {
             index.causes.entry(c.id.clone()).or_insert(i);
         }
+        let (mut lines, mut replies) = (Vec::new(), Vec::new());
+        for sig in &mut self.signatures {
+            collect_patterns(&mut sig.matcher, &mut lines, &mut replies);
+        }
+        index.lines = PatternGroup::new(lines);
+        index.reply_texts = PatternGroup::new(replies);
         self.index = index;
+    }
+
+    /// Every `Line` pattern of the signatures, as one set.
+    pub fn line_patterns(&self) -> &PatternGroup {
+        &self.index.lines
+    }
+
+    /// Every reply-text pattern of the signatures, as one set.
+    pub fn reply_patterns(&self) -> &PatternGroup {
+        &self.index.reply_texts
     }
 
     pub fn is_fact(&self, id: &str) -> bool {
@@ -321,6 +360,23 @@ impl KnowledgeBase {
     }
 }
 
+/// The `Line` patterns and reply-text patterns of a matcher, to group.
+fn collect_patterns<'a>(
+    m: &'a mut CompiledMatcher,
+    lines: &mut Vec<&'a mut LazyRegex>,
+    replies: &mut Vec<&'a mut LazyRegex>,
+) {
+    match m {
+        CompiledMatcher::Line(re) => lines.push(re),
+        CompiledMatcher::Reply { text: Some(re), .. } => replies.push(re),
+        CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => ms
+            .iter_mut()
+            .for_each(|m| collect_patterns(m, lines, replies)),
+        CompiledMatcher::Not(m) => collect_patterns(m, lines, replies),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,8 +400,13 @@ mod tests {
 mod embedded_tests {
     use super::*;
 
+    /// `embedded()` skips validation and compiling at run time; this is
+    /// the check it relies on.
     #[test]
     fn the_embedded_knowledge_base_loads() {
+        if let Err(e) = KnowledgeBase::embedded_checked() {
+            panic!("{e}");
+        }
         if let Err(e) = KnowledgeBase::embedded() {
             panic!("{e}");
         }
