@@ -66,6 +66,12 @@ const ON_PURPOSE: &[(&str, &str, &str)] = &[
          `550 ... Insufficient permission` (its exit code 77); Sisimai reads only the x.3.0 status (systemerror)",
     ),
     (
+        "emails/bsd/lhost-sendmail-21.eml",
+        "expired",
+        "sendmail's `Deferred: Connection refused by <mx>` until the queue gave up: no MX took a connection, which \
+         Sisimai itself files as expired in lhost-sendmail-54 (same words); nothing says the sender was blocked",
+    ),
+    (
         "emails/bsd/lhost-receivingses-02.eml",
         "userunknown",
         "`550 5.1.1 Mailbox does not exist`, as in receivingses-01 (go-sisimai 5.2 agrees)",
