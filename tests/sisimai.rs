@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// Per-record agreement the knowledge base must keep (a little under what it reaches).
-const FLOOR: f64 = 0.82;
+const FLOOR: f64 = 0.87;
 
 /// Disagreements with Sisimai's labels that are decisions, not misses:
 /// (file, the reason we give, why).
@@ -58,6 +58,18 @@ const ON_PURPOSE: &[(&str, &str, &str)] = &[
         "exceedlimit",
         "`550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for this recipient`: a per-recipient limit, which is \
          what RFC 3463 X.2.3 (exceedlimit in Sisimai's own status table) means; only Sisimai's Exchange table says mesgtoobig",
+    ),
+    (
+        "emails/bsd/lhost-sendmail-13.eml",
+        "mailboxfull",
+        "the local delivery agent's own line says `maildrop: maildir over quota.` before sendmail's \
+         `550 ... Insufficient permission` (its exit code 77); Sisimai reads only the x.3.0 status (systemerror)",
+    ),
+    (
+        "emails/bsd/lhost-sendmail-21.eml",
+        "expired",
+        "sendmail's `Deferred: Connection refused by <mx>` until the queue gave up: no MX took a connection, which \
+         Sisimai itself files as expired in lhost-sendmail-54 (same words); nothing says the sender was blocked",
     ),
     (
         "emails/bsd/lhost-receivingses-02.eml",
