@@ -344,9 +344,11 @@ fn two_repls_on_one_session_leave_one_whole_file() {
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
     let answers = saved["answers"].as_array().unwrap().len();
+    // the last save wins whole; a REPL that started late (a loaded machine)
+    // resumed some of the other's answers first, so its log can be longer
     assert!(
-        answers == 1 + a_turns || answers == 1 + b_turns,
-        "{answers} answers: not one REPL's log"
+        (1 + a_turns.min(b_turns)..=1 + a_turns + b_turns).contains(&answers),
+        "{answers} answers: not one REPL's whole log"
     );
 }
 
