@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// Per-record agreement the knowledge base must keep (a little under what it reaches).
-const FLOOR: f64 = 0.87;
+const FLOOR: f64 = 0.89;
 
 /// Disagreements with Sisimai's labels that are decisions, not misses:
 /// (file, the reason we give, why).
@@ -127,6 +127,29 @@ const ON_PURPOSE: &[(&str, &str, &str)] = &[
         "emails/bsd/rhost-yahooinc-02.eml",
         "badreputation",
         "Yahoo's TSS04 deferral, as in lhost-postfix-74",
+    ),
+    (
+        "emails/bsd/rhost-nttdocomo-02.eml",
+        "filtered",
+        "docomo's `550 Unknown user ... (in reply to end of DATA command)`: the address was accepted at RCPT TO; the \
+         recipient's reception settings refused this sender (Sisimai names the sender: rejected)",
+    ),
+    (
+        "emails/bsd/rhost-nttdocomo-03.eml",
+        "filtered",
+        "docomo's DATA-time `Unknown user`, as in rhost-nttdocomo-02",
+    ),
+    (
+        "emails/bsd/lhost-gmail-03.eml",
+        "policyviolation",
+        "`554 5.7.0 Header error (state 18)`: a header refusal under a policy status; Sisimai's own reason tests file \
+         `Header error` under PolicyViolation",
+    ),
+    (
+        "emails/bsd/rhost-mimecast-02.eml",
+        "policyviolation",
+        "Mimecast's `554 email rejected due to security policies - MCSpamSignature`: no virus is named; Sisimai's own \
+         reason tests list this exact reply under PolicyViolation",
     ),
 ];
 
