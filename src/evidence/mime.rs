@@ -158,9 +158,16 @@ fn normalise(bytes: &[u8]) -> String {
     // hide the blank line after the headers and pad MIME boundaries): neither
     // is part of the message
     if text.contains('\u{1b}') || text.contains(" \n") || text.contains("\t\n") {
+        // ISO-2022-JP text shifts with escapes no terminal sends for colour
+        // (ESC $ B, ESC $ @): those are the message's characters, kept for
+        // its charset decoder
+        let keep_escapes = text.contains("\u{1b}$B") || text.contains("\u{1b}$@");
         return text
             .split('\n')
-            .map(|line| super::strip_ansi(line).trim_end().to_string())
+            .map(|line| match keep_escapes {
+                true => line.trim_end().to_string(),
+                false => super::strip_ansi(line).trim_end().to_string(),
+            })
             .collect::<Vec<_>>()
             .join("\n");
     }
@@ -450,6 +457,7 @@ impl Walker<'_> {
 
     fn text(&mut self, p: &MessagePart<'_>, text: &str, in_report: bool) {
         let ctype = content_type(p);
+        let text = decode_undeclared_iso2022jp(text);
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
         let kind = match ctype.as_str() {
             "message/delivery-status"
@@ -466,6 +474,21 @@ impl Walker<'_> {
             self.out.push_block(kind, &text);
         }
         self.out.push_line("");
+    }
+}
+
+/// Japanese mail in ISO-2022-JP whose part declares no charset arrives as
+/// 7-bit text with escape sequences (`ESC $ B` ... `ESC ( B`); read as it is,
+/// the escapes are dropped with the other control characters and the words
+/// become noise. The escapes themselves identify the encoding.
+fn decode_undeclared_iso2022jp(text: &str) -> std::borrow::Cow<'_, str> {
+    let shifts_to_jis = text.contains("\u{1b}$B") || text.contains("\u{1b}$@");
+    if !shifts_to_jis || !text.is_ascii() {
+        return text.into();
+    }
+    match mail_parser::decoders::charsets::map::charset_decoder(b"iso-2022-jp") {
+        Some(decode) => decode(text.as_bytes()).into(),
+        None => text.into(),
     }
 }
 
@@ -536,6 +559,25 @@ mod tests {
     #[test]
     fn a_prefixed_dialogue_is_not_an_email() {
         assert!(decode(b"S: 220 mx ESMTP\nC: EHLO pc1\nS: 250 AUTH LOGIN\n").is_none());
+    }
+
+    #[test]
+    fn undeclared_iso2022jp_text_is_decoded_by_its_escapes() {
+        let jis = "\u{1b}$B%a!<%k\u{1b}(B: user unknown";
+        let decoded = decode_undeclared_iso2022jp(jis);
+        assert_eq!(decoded, "メール: user unknown");
+        assert_eq!(decode_undeclared_iso2022jp("plain words"), "plain words");
+    }
+
+    #[test]
+    fn declared_iso2022jp_bodies_keep_their_escapes_and_are_decoded() {
+        let email = "From: postmaster@example.co.jp\nTo: a@example.jp\nSubject: Undeliverable message\nMIME-Version: 1.0\nContent-Type: text/plain; charset=ISO-2022-JP\n\n------- Failure Reasons  --------\n\n\u{1b}$B%G%#%l%/%H%j$N%j%9%H$K$\"$j$^$;$s\u{1b}(B\nb@example.co.jp\n";
+        let decoded = decode(email.as_bytes()).expect("an email");
+        assert!(
+            decoded.text.contains("ディレクトリのリストにありません"),
+            "{}",
+            decoded.text
+        );
     }
 
     #[test]
