@@ -221,17 +221,35 @@ fn non_ascii_text_uses_unicode_semantics() {
     assert!(!re.is_match("ok") && !re.is_match("\u{212A}"));
 }
 
+/// Every compiled form matches as the pattern alone does, and the prefilter
+/// keeps every pattern that matches.
+fn forms_and_prefilter_agree(text: &str) -> Result<(), TestCaseError> {
+    let prefilter = Prefilter::new(PATTERNS.iter().map(|(_, plain, _)| plain.as_str()));
+    let candidates = prefilter.candidates(text.as_bytes());
+    for (i, (lazy, plain, _)) in PATTERNS.iter().enumerate() {
+        let want = plain.is_match(text);
+        prop_assert_eq!(
+            lazy.is_match(text),
+            want,
+            "{} on {:?}",
+            plain.as_str(),
+            text
+        );
+        prop_assert!(
+            !want || candidates.contains(i),
+            "prefilter dropped {} on {:?}",
+            plain.as_str(),
+            text
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn ascii_forms_and_prefilters_agree_on_random_ascii_text(text in "[ -~\t]{0,120}") {
-        let prefilter = Prefilter::new(PATTERNS.iter().map(|(_, plain, _)| plain.as_str()));
-        let candidates = prefilter.candidates(text.as_bytes());
-        for (i, (lazy, plain, _)) in PATTERNS.iter().enumerate() {
-            let want = plain.is_match(&text);
-            prop_assert_eq!(lazy.is_match(&text), want, "{} on {:?}", plain.as_str(), text);
-            prop_assert!(!want || candidates.contains(i), "prefilter dropped {} on {:?}", plain.as_str(), text);
-        }
+        forms_and_prefilter_agree(&text)?;
     }
 
     /// Random text built from the patterns' own words, so matches happen.
@@ -244,12 +262,6 @@ proptest! {
             .collect();
         let text: Vec<&str> = words.iter().map(|&w| vocabulary[w % vocabulary.len()]).collect();
         let text = text.join(" ");
-        let prefilter = Prefilter::new(PATTERNS.iter().map(|(_, plain, _)| plain.as_str()));
-        let candidates = prefilter.candidates(text.as_bytes());
-        for (i, (lazy, plain, _)) in PATTERNS.iter().enumerate() {
-            let want = plain.is_match(&text);
-            prop_assert_eq!(lazy.is_match(&text), want, "{} on {:?}", plain.as_str(), text);
-            prop_assert!(!want || candidates.contains(i), "prefilter dropped {} on {:?}", plain.as_str(), text);
-        }
+        forms_and_prefilter_agree(&text)?;
     }
 }
