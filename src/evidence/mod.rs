@@ -291,7 +291,8 @@ impl Evidence {
 
     /// Extracts evidence from a decoded email's text and its section map.
     fn from_sections(text: &str, sections: Vec<mime::Section>, messages: usize) -> Evidence {
-        let lines = split_lines(text);
+        let mut lines = split_lines(text);
+        unquote_forwarded(&mut lines);
         let redacted = redact::redact_lines(&lines);
         let mut evidence = Evidence {
             lines: redacted.lines,
@@ -368,6 +369,33 @@ fn split_lines(text: &str) -> Vec<String> {
     lines
 }
 
+/// Fewest lines of a block of `>`-quoted text that is read as a forwarded message.
+const MIN_QUOTED_BLOCK: usize = 5;
+
+/// Removes one level of e-mail quoting (`> `) from blocks of a forwarded
+/// message, so a bounce forwarded inline ("Begin forwarded message:") is read
+/// like the bounce itself. A block counts only when it is long and has an
+/// empty quoted line (`>` alone), which mail programs write and tool output
+/// (curl's `> EHLO`, a transcript's `>>> DATA`) does not; line numbers stay.
+fn unquote_forwarded(lines: &mut [String]) {
+    let mut start = 0;
+    while start < lines.len() {
+        let end = start
+            + lines[start..]
+                .iter()
+                .take_while(|l| l.starts_with('>'))
+                .count();
+        let block = &lines[start..end];
+        if block.len() >= MIN_QUOTED_BLOCK && block.iter().any(|l| l.trim_end() == ">") {
+            for line in &mut lines[start..end] {
+                let rest = &line[1..];
+                *line = rest.strip_prefix(' ').unwrap_or(rest).to_string();
+            }
+        }
+        start = end.max(start + 1);
+    }
+}
+
 /// Removes ANSI escape sequences and other control characters except tab.
 fn strip_ansi(line: &str) -> String {
     if !line.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
@@ -425,6 +453,34 @@ mod tests {
             "\u{1b}]0;user@host: ~\u{7}$ telnet mx 25\n\u{1b}(B220 mx\u{1b}]2;t\u{1b}\\ ready\n",
         );
         assert_eq!(lines, vec!["$ telnet mx 25", "220 mx ready"]);
+    }
+
+    #[test]
+    fn a_bounce_forwarded_inline_is_read_without_its_quote_marks() {
+        let mut lines: Vec<String> = "Begin forwarded message:\n\n> From: MAILER-DAEMON\n>\n>    ----- Transcript of session follows -----\n>>>> DATA\n> <<< 550 5.1.1 <b@example.org>... User unknown\n> Status: 5.1.1"
+            .lines()
+            .map(String::from)
+            .collect();
+        unquote_forwarded(&mut lines);
+        assert_eq!(lines[2], "From: MAILER-DAEMON");
+        assert_eq!(lines[3], "");
+        assert_eq!(lines[5], ">>> DATA");
+        assert_eq!(lines[6], "<<< 550 5.1.1 <b@example.org>... User unknown");
+    }
+
+    #[test]
+    fn tool_output_with_angle_brackets_is_left_alone() {
+        let curl = "> EHLO pc\n< 250-mx\n> AUTH LOGIN\n> MAIL FROM:<a@example.com>\n> RCPT TO:<b@example.org>\n> DATA";
+        let mut lines: Vec<String> = curl.lines().map(String::from).collect();
+        let before = lines.clone();
+        unquote_forwarded(&mut lines);
+        assert_eq!(lines, before);
+        let sendmail =
+            ">>> MAIL FROM:<a@example.com>\n>>> RCPT TO:<b@example.org>\n>>> DATA\n>>> QUIT\n>>> .";
+        let mut lines: Vec<String> = sendmail.lines().map(String::from).collect();
+        let before = lines.clone();
+        unquote_forwarded(&mut lines);
+        assert_eq!(lines, before);
     }
 
     #[test]
