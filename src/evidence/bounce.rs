@@ -25,7 +25,7 @@ const MAX_PARAGRAPH: usize = 12;
 /// A pasted notification (not an email): it says a message was not
 /// delivered, in the words mail systems and clients use.
 static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)").unwrap()
+    Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:\s*returned mail\b").unwrap()
 });
 
 pub fn extract(evidence: &mut Evidence) {
@@ -689,6 +689,18 @@ mod tests {
                 .collect();
             assert!(texts.iter().any(|t| t.contains(want)), "{index}: {texts:?}");
         }
+    }
+
+    #[test]
+    fn a_report_that_only_lists_addresses_with_reasons_names_its_recipient() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/codeless-address-list.eml"
+        ));
+        let addresses: Vec<_> = e.recipients.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(addresses, ["bob@example.org"]);
+        assert!(e
+            .replies()
+            .any(|(i, r)| i.recipient == Some(0) && r.text.contains("User unknown")));
     }
 
     /// Each recipient's replies: (code, phase, quoted, inferred, status).
