@@ -25,7 +25,7 @@ const MAX_PARAGRAPH: usize = 12;
 /// A pasted notification (not an email): it says a message was not
 /// delivered, in the words mail systems and clients use.
 static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:\s*returned mail\b").unwrap()
+    Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:.*\breturned mail\b").unwrap()
 });
 
 pub fn extract(evidence: &mut Evidence) {
