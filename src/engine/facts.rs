@@ -111,10 +111,11 @@ pub fn derive_in(
     recipient: Option<usize>,
 ) -> Facts {
     let kb = scan.kb;
+    let scope = Scope::of(evidence, recipient);
     let mut facts = Facts::default();
     let mut cleared: Vec<(String, Source)> = Vec::new();
     for sig in &kb.signatures {
-        let Some(refs) = matches_in(scan, &sig.matcher, evidence, recipient) else {
+        let Some(refs) = matches_in(scan, &sig.matcher, evidence, scope) else {
             continue;
         };
         let source = Source::Evidence {
@@ -171,19 +172,37 @@ pub fn derive_in(
     facts
 }
 
-fn in_scope(item: &Item, recipient: Option<usize>) -> bool {
-    match (item.recipient, recipient) {
-        (None, _) => true,
-        (Some(r), Some(want)) => r == want,
-        (Some(_), None) => true,
+/// Which items one derivation reads: all of them for the whole ticket; for
+/// one recipient, its own items and those tied to no recipient, except that
+/// a recipient with a quoted reply of its own (not one inferred from a
+/// status) is judged on its replies alone: a reply tied to no recipient (a
+/// session summary like Sendmail's `554 5.0.0 Service unavailable`, a reply
+/// about another address) then says nothing about it.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    recipient: Option<usize>,
+    own_reply: bool,
+}
+
+impl Scope {
+    /// Looks at the evidence once per derivation, not once per matcher.
+    fn of(e: &Evidence, recipient: Option<usize>) -> Scope {
+        Scope {
+            recipient,
+            own_reply: has_own_reply(e, recipient),
+        }
+    }
+
+    fn holds(&self, item: &Item) -> bool {
+        match (item.recipient, self.recipient) {
+            (None, Some(_)) => !(self.own_reply && matches!(item.kind, ItemKind::Reply(_))),
+            (None, None) => true,
+            (Some(r), Some(want)) => r == want,
+            (Some(_), None) => true,
+        }
     }
 }
 
-/// Whether the report quotes a reply of its own for this recipient (not one
-/// inferred from a status). Such a recipient is judged on its own replies:
-/// a reply tied to no recipient (a session summary like Sendmail's `554
-/// 5.0.0 Service unavailable`, a reply about another address) then says
-/// nothing about it.
 fn has_own_reply(e: &Evidence, recipient: Option<usize>) -> bool {
     recipient.is_some_and(|want| {
         e.items.iter().any(|i| {
@@ -249,16 +268,16 @@ pub fn matches(
     // empty knowledge base's (empty) groups, each pattern runs alone.
     static ALONE: std::sync::LazyLock<KnowledgeBase> =
         std::sync::LazyLock::new(KnowledgeBase::default);
-    matches_in(&mut Scan::new(&ALONE), m, e, recipient)
+    matches_in(&mut Scan::new(&ALONE), m, e, Scope::of(e, recipient))
 }
 
 fn matches_in(
     scan: &mut Scan,
     m: &CompiledMatcher,
     e: &Evidence,
-    recipient: Option<usize>,
+    scope: Scope,
 ) -> Option<Vec<EvidenceRef>> {
-    let items = || e.items.iter().filter(move |i| in_scope(i, recipient));
+    let items = || e.items.iter().filter(move |i| scope.holds(i));
     let first = |pred: &dyn Fn(&Item) -> bool| {
         items()
             .find(|i| pred(i))
@@ -270,28 +289,25 @@ fn matches_in(
             status,
             phase,
             text,
-        } => {
-            let own_only = has_own_reply(e, recipient);
-            e.items
-                .iter()
-                .enumerate()
-                .filter(|(_, item)| in_scope(item, recipient))
-                .filter(|(_, item)| !(own_only && item.recipient.is_none()))
-                .find(|&(index, item)| {
-                    let ItemKind::Reply(r) = &item.kind else {
-                        return false;
-                    };
-                    code.as_ref().is_none_or(|c| c.matches(r.code))
-                        && status
-                            .as_ref()
-                            .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
-                        && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
-                        && text
-                            .as_ref()
-                            .is_none_or(|t| scan.reply_matches(index, item, &r.text, t))
-                })
-                .map(|(_, item)| vec![EvidenceRef::of_item(item)])
-        }
+        } => e
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| scope.holds(item))
+            .find(|&(index, item)| {
+                let ItemKind::Reply(r) = &item.kind else {
+                    return false;
+                };
+                code.as_ref().is_none_or(|c| c.matches(r.code))
+                    && status
+                        .as_ref()
+                        .is_none_or(|s| r.status.is_some_and(|st| s.matches(st)))
+                    && phase.as_ref().is_none_or(|p| p.contains(&r.phase))
+                    && text
+                        .as_ref()
+                        .is_none_or(|t| scan.reply_matches(index, item, &r.text, t))
+            })
+            .map(|(_, item)| vec![EvidenceRef::of_item(item)]),
         CompiledMatcher::Line(re) => scan
             .first_line(e, re)
             .map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
@@ -347,12 +363,12 @@ fn matches_in(
         CompiledMatcher::All(ms) => {
             let mut refs = Vec::new();
             for m in ms {
-                refs.extend(matches_in(scan, m, e, recipient)?);
+                refs.extend(matches_in(scan, m, e, scope)?);
             }
             Some(refs)
         }
-        CompiledMatcher::Any(ms) => ms.iter().find_map(|m| matches_in(scan, m, e, recipient)),
-        CompiledMatcher::Not(m) => match matches_in(scan, m, e, recipient) {
+        CompiledMatcher::Any(ms) => ms.iter().find_map(|m| matches_in(scan, m, e, scope)),
+        CompiledMatcher::Not(m) => match matches_in(scan, m, e, scope) {
             Some(_) => None,
             None => Some(Vec::new()),
         },
