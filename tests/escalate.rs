@@ -6,8 +6,7 @@ mod common;
 
 use common::*;
 use mail_parser::{MessageParser, MimeHeaders};
-use mailtriage::engine::{self, Answers};
-use mailtriage::evidence::Evidence;
+use mailtriage::engine::Answers;
 use mailtriage::kb::{KnowledgeBase, SourceFile};
 use mailtriage::report::{self, PacketFormat, PacketInput};
 use std::process::Command;
@@ -126,9 +125,8 @@ fn every_diagnosis_renders_in_every_format_for_every_target() {
             .find(|f| f.starts_with(&format!("{}-", d.cause)))
             .map_or(INCIDENTS[0], String::as_str);
         let text = transcript(file);
-        let evidence = Evidence::from_text(&text);
         let answers = expected_answers(file);
-        let mut verdict = engine::evaluate(&kb, &evidence, &answers);
+        let (evidence, mut verdict) = judge(&kb, &text, &answers);
         verdict.diagnosis = d.id.clone();
         verdict.title = d.title.clone();
         verdict.cause = d.cause.clone();
@@ -238,8 +236,7 @@ fn eml_round_trips_through_a_mime_parser() {
     let kb = kb();
     let text = transcript(file);
     let answers = expected_answers(file);
-    let evidence = Evidence::from_text(&text);
-    let verdict = engine::evaluate(&kb, &evidence, &answers);
+    let (evidence, verdict) = judge(&kb, &text, &answers);
     let input = PacketInput {
         kb: &kb,
         ticket: "T-1042",

@@ -657,8 +657,12 @@ mod tests {
             let mut session = Session::new("t".into());
             session.add_paste("paste", &raw);
             let none = Default::default();
-            let original = engine::evaluate(&kb, &Evidence::from_text(&raw), &none);
-            let stored = engine::evaluate(&kb, &Evidence::from_text(&session.transcript()), &none);
+            // judged as the REPL judges a session (`Repl::evaluate`)
+            let judge = |text: &str| {
+                engine::evaluate_ticket(&kb, &Evidence::from_bytes(text.as_bytes()), &none)
+            };
+            let original = judge(&raw);
+            let stored = judge(&session.transcript());
             let key = |v: &Verdict| {
                 (
                     v.diagnosis.clone(),

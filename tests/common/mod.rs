@@ -25,6 +25,14 @@ pub fn kb() -> KnowledgeBase {
     KnowledgeBase::embedded().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A ticket's evidence and verdict, read and judged as `escalate` and
+/// `classify` do (emails decoded, a bounce judged per recipient).
+pub fn judge(kb: &KnowledgeBase, text: &str, answers: &Answers) -> (Evidence, engine::Verdict) {
+    let evidence = Evidence::from_bytes(text.as_bytes());
+    let verdict = engine::evaluate_ticket(kb, &evidence, answers);
+    (evidence, verdict)
+}
+
 /// Runs the real binary from the repository root.
 pub fn mailtriage(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_mailtriage"))
@@ -82,8 +90,7 @@ pub fn packet(
     format: PacketFormat,
     show: bool,
 ) -> String {
-    let evidence = Evidence::from_text(text);
-    let verdict = engine::evaluate(kb, &evidence, answers);
+    let (evidence, verdict) = judge(kb, text, answers);
     let input = PacketInput {
         kb,
         ticket: id,
@@ -152,8 +159,7 @@ pub fn all_outputs(
             serde_json::to_string(&shown).expect("json"),
         ),
     ];
-    let evidence = Evidence::from_text(text);
-    let verdict = engine::evaluate(kb, &evidence, answers);
+    let (evidence, verdict) = judge(kb, text, answers);
     for target in targets {
         let input = PacketInput {
             kb,
