@@ -80,10 +80,8 @@ pub fn classify(kb: &KnowledgeBase, ticket: &Ticket, global: &Answers) -> Ticket
     let evidence = Evidence::from_bytes(&ticket.text);
     let mut answers = global.clone();
     answers.extend(ticket.answers.iter().map(|(k, v)| (k.clone(), *v)));
-    let mut scan = engine::Scan::new(kb);
-    let (recipients, first_failed) = judge_recipients(&mut scan, &evidence, &answers);
-    let verdict =
-        first_failed.unwrap_or_else(|| engine::evaluate_in(&mut scan, &evidence, &answers, None));
+    let (verdicts, verdict) = engine::evaluate_recipients(kb, &evidence, &answers);
+    let recipients = recipient_results(&evidence, &verdicts);
     let mut notes = ticket.notes.clone();
     notes.extend(evidence.notes.iter().cloned());
     TicketResult {
@@ -171,17 +169,10 @@ pub struct RecipientResult {
     pub diagnosis: String,
 }
 
-/// Judges every recipient on its own evidence; returns the results and the
-/// verdict of the first failed recipient.
-fn judge_recipients(
-    scan: &mut engine::Scan,
-    evidence: &Evidence,
-    answers: &Answers,
-) -> (Vec<RecipientResult>, Option<Verdict>) {
+/// Each recipient's result, from its verdict and what the report quotes for it.
+fn recipient_results(evidence: &Evidence, verdicts: &[Verdict]) -> Vec<RecipientResult> {
     let mut results = Vec::new();
-    let mut first_failed = None;
-    for (index, recipient) in evidence.recipients.iter().enumerate() {
-        let verdict = engine::evaluate_in(scan, evidence, answers, Some(index));
+    for (index, (recipient, verdict)) in evidence.recipients.iter().zip(verdicts).enumerate() {
         let reply = evidence
             .replies()
             .find(|(item, _)| item.recipient == Some(index))
@@ -199,11 +190,8 @@ fn judge_recipients(
             reason: verdict.reason.clone(),
             diagnosis: verdict.diagnosis.clone(),
         });
-        if first_failed.is_none() && !recipient.delivered() && verdict.cause != "delivered" {
-            first_failed = Some(verdict);
-        }
     }
-    (results, first_failed)
+    results
 }
 
 fn diagnostic_field(evidence: &Evidence, index: usize) -> String {

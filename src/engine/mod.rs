@@ -121,21 +121,28 @@ pub fn evaluate(kb: &KnowledgeBase, evidence: &Evidence, answers: &Answers) -> V
 /// recipient a bounce reports as failed, judged on its own evidence; for a
 /// transcript naming no failed recipient, that of the whole transcript.
 pub fn evaluate_ticket(kb: &KnowledgeBase, evidence: &Evidence, answers: &Answers) -> Verdict {
-    first_failed_recipient(kb, evidence, answers).unwrap_or_else(|| evaluate(kb, evidence, answers))
+    evaluate_recipients(kb, evidence, answers).1
 }
 
-fn first_failed_recipient(
+/// Every recipient's verdict (in the order of `evidence.recipients`) and the
+/// ticket's (see [`evaluate_ticket`]), the recipients sharing one [`Scan`].
+pub fn evaluate_recipients(
     kb: &KnowledgeBase,
     evidence: &Evidence,
     answers: &Answers,
-) -> Option<Verdict> {
-    evidence
+) -> (Vec<Verdict>, Verdict) {
+    let mut scan = Scan::new(kb);
+    let verdicts: Vec<Verdict> = (0..evidence.recipients.len())
+        .map(|index| evaluate_in(&mut scan, evidence, answers, Some(index)))
+        .collect();
+    let first_failed = evidence
         .recipients
         .iter()
-        .enumerate()
-        .filter(|(_, r)| !r.delivered())
-        .map(|(index, _)| evaluate_scoped(kb, evidence, answers, Some(index)))
-        .find(|verdict| verdict.cause != "delivered")
+        .zip(&verdicts)
+        .find(|(recipient, verdict)| !recipient.delivered() && verdict.cause != "delivered")
+        .map(|(_, verdict)| verdict.clone());
+    let ticket = first_failed.unwrap_or_else(|| evaluate_in(&mut scan, evidence, answers, None));
+    (verdicts, ticket)
 }
 
 /// As [`evaluate`], with per-recipient evidence limited to one recipient.
@@ -150,7 +157,7 @@ pub fn evaluate_scoped(
 
 /// As [`evaluate_scoped`], sharing `scan` between evaluations of the same
 /// evidence (see [`Scan`]).
-pub fn evaluate_in(
+fn evaluate_in(
     scan: &mut Scan,
     evidence: &Evidence,
     answers: &Answers,
