@@ -10,7 +10,7 @@ use crate::evidence::Evidence;
 use crate::report::{self, PacketFormat, PacketInput, RenderOptions};
 use anyhow::Context as _;
 use clap::Args;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -103,15 +103,7 @@ pub fn run(rules: Option<&Path>, args: EscalateArgs) -> anyhow::Result<ExitCode>
 fn read_all(paths: &[String]) -> anyhow::Result<String> {
     let mut parts = Vec::new();
     for path in paths {
-        let mut bytes = Vec::new();
-        if path == "-" {
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
-                .context("reading standard input")?;
-        } else {
-            bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
-        }
+        let bytes = super::evidence::read(path)?;
         parts.push((path, String::from_utf8_lossy(&bytes).into_owned()));
     }
     if parts.len() == 1 {

@@ -55,7 +55,8 @@ pub fn run(args: EvidenceArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read(path: &str) -> anyhow::Result<Vec<u8>> {
+/// Reads a file, or standard input for `-`.
+pub(super) fn read(path: &str) -> anyhow::Result<Vec<u8>> {
     if path == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
