@@ -161,7 +161,7 @@ fn normalise(bytes: &[u8]) -> String {
         // ISO-2022-JP text shifts with escapes no terminal sends for colour
         // (ESC $ B, ESC $ @): those are the message's characters, kept for
         // its charset decoder
-        let keep_escapes = text.contains("\u{1b}$B") || text.contains("\u{1b}$@");
+        let keep_escapes = shifts_to_jis(&text);
         return text
             .split('\n')
             .map(|line| match keep_escapes {
@@ -477,13 +477,18 @@ impl Walker<'_> {
     }
 }
 
+/// ISO-2022-JP's shift into JIS X 0208 (`ESC $ B`, `ESC $ @`): no terminal
+/// sends it for colour, so it marks Japanese text, not a terminal paste.
+fn shifts_to_jis(text: &str) -> bool {
+    text.contains("\u{1b}$B") || text.contains("\u{1b}$@")
+}
+
 /// Japanese mail in ISO-2022-JP whose part declares no charset arrives as
 /// 7-bit text with escape sequences (`ESC $ B` ... `ESC ( B`); read as it is,
 /// the escapes are dropped with the other control characters and the words
 /// become noise. The escapes themselves identify the encoding.
 fn decode_undeclared_iso2022jp(text: &str) -> std::borrow::Cow<'_, str> {
-    let shifts_to_jis = text.contains("\u{1b}$B") || text.contains("\u{1b}$@");
-    if !shifts_to_jis || !text.is_ascii() {
+    if !shifts_to_jis(text) || !text.is_ascii() {
         return text.into();
     }
     match mail_parser::decoders::charsets::map::charset_decoder(b"iso-2022-jp") {

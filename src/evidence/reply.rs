@@ -101,7 +101,7 @@ static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
 /// (`550 5.7.1`, `452-4.2.2`): a reply wherever it stands in prose, whatever
 /// words introduce it ("the server says: ...", "... on 04/06. 550 5.7.708 ...").
 static CODE_WITH_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s"'(\[:,.;])([245])([0-5]\d)[ -](([245])\.\d{1,3}\.\d{1,3}\b.*)$"#)
+    Regex::new(r#"(?:^|[\s"'(\[:,.;])(([245])[0-5]\d)([ -])(([245])\.\d{1,3}\.\d{1,3}\b.*)$"#)
         .unwrap()
 });
 
@@ -157,14 +157,15 @@ fn find_python_tuple(line: &str) -> Option<ReplyLine<'_>> {
 
 fn find_code_with_status(line: &str) -> Option<ReplyLine<'_>> {
     let caps = CODE_WITH_STATUS.captures(line)?;
-    if caps[1] != caps[4] {
+    // the code's class and the status's class agree
+    if caps[2] != caps[5] {
         return None;
     }
-    let code: u16 = format!("{}{}", &caps[1], &caps[2]).parse().ok()?;
-    let rest = caps.get(3)?.as_str().trim();
+    let code: u16 = caps[1].parse().ok()?;
+    let rest = caps.get(4)?.as_str().trim();
     Some(ReplyLine {
         code,
-        continued: caps.get(0)?.as_str().contains(&format!("{code}-")),
+        continued: &caps[3] == "-",
         rest: rest.trim_end_matches(['\'', '"']).trim(),
     })
 }
