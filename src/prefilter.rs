@@ -10,9 +10,14 @@
 //! with every new line (the set spent more time determinizing than
 //! matching).
 //!
-//! Only for ASCII haystacks: the strings are taken from the ASCII-only
-//! reading of each pattern (see [`crate::kb::LazyRegex`]) and compared
-//! ignoring ASCII case, which is sound whether the pattern has `(?i)` or not.
+//! The strings are taken from the ASCII-only reading of each pattern (see
+//! [`crate::kb::LazyRegex`]) and compared ignoring ASCII case, which is sound
+//! whether the pattern has `(?i)` or not. On other text the pattern runs with
+//! Unicode rules, under which `(?i)` also lets `k` match the Kelvin sign and
+//! `s` the long s (the only characters outside ASCII that fold to an ASCII
+//! letter), and lets a non-ASCII letter match its other cases: so a haystack
+//! has those two characters folded before the search, and a pattern whose
+//! strings hold non-ASCII bytes is a candidate on every non-ASCII haystack.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -34,6 +39,9 @@ pub struct Prefilter {
     needed_by: Vec<Vec<usize>>,
     /// Patterns with no usable literal: always candidates.
     always: Vec<usize>,
+    /// Patterns whose strings hold non-ASCII bytes: candidates on every
+    /// non-ASCII haystack (their case variants are not folded here).
+    non_ascii: Vec<usize>,
     patterns: usize,
 }
 
@@ -80,11 +88,15 @@ impl Prefilter {
         let mut needed_by: Vec<Vec<usize>> = Vec::new();
         let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
         let mut always = Vec::new();
+        let mut non_ascii = Vec::new();
         let mut count = 0;
         for (i, pattern) in patterns.into_iter().enumerate() {
             count = i + 1;
             match required_literals(pattern) {
                 Some(set) => {
+                    if !set.iter().all(|s| s.is_ascii()) {
+                        non_ascii.push(i);
+                    }
                     for lit in set {
                         let at = *index.entry(lit.clone()).or_insert_with(|| {
                             literals.push(lit);
@@ -119,13 +131,26 @@ impl Prefilter {
             automaton,
             needed_by,
             always,
+            non_ascii,
             patterns: count,
         }
     }
 
-    /// The patterns that may match the ASCII `haystack`: every pattern that
-    /// matches it is among them.
-    pub fn candidates(&self, haystack: &[u8]) -> Candidates {
+    /// The patterns that may match `haystack`: every pattern that matches it
+    /// is among them.
+    pub fn candidates(&self, haystack: &str) -> Candidates {
+        if haystack.is_ascii() {
+            return self.candidates_in(haystack.as_bytes());
+        }
+        let mut found = self.candidates_in(fold_to_ascii(haystack).as_bytes());
+        for &p in &self.non_ascii {
+            found.insert(p);
+        }
+        found
+    }
+
+    /// The candidates on bytes whose every case variant is an ASCII one.
+    fn candidates_in(&self, haystack: &[u8]) -> Candidates {
         let mut found = Candidates {
             bits: vec![0; self.patterns.div_ceil(64)],
         };
@@ -146,6 +171,25 @@ impl Prefilter {
     pub fn unfiltered(&self) -> usize {
         self.always.len()
     }
+}
+
+/// `text` with the two non-ASCII characters that Unicode case folding maps
+/// to an ASCII letter (KELVIN SIGN to `k`, LATIN SMALL LETTER LONG S to `s`)
+/// replaced by that letter.
+fn fold_to_ascii(text: &str) -> std::borrow::Cow<'_, str> {
+    const FOLDS: [char; 2] = ['\u{212A}', '\u{17F}'];
+    if !text.contains(FOLDS) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| match c {
+                '\u{212A}' => 'k',
+                '\u{17F}' => 's',
+                other => other,
+            })
+            .collect(),
+    )
 }
 
 /// Strings (lower-case ASCII) one of which every match of `pattern` contains,
@@ -400,9 +444,46 @@ mod tests {
         let patterns = [r"(?i)user unknown", r"\d{3}", r"(?i)relay(?:ing)? denied"];
         let pre = Prefilter::new(patterns);
         assert_eq!(pre.unfiltered(), 1);
-        let c = pre.candidates(b"550 5.7.1 RELAYING DENIED");
+        let c = pre.candidates("550 5.7.1 RELAYING DENIED");
         assert_eq!(c.iter().collect::<Vec<_>>(), vec![1, 2]);
-        let c = pre.candidates(b"nothing here");
+        let c = pre.candidates("nothing here");
         assert_eq!(c.iter().collect::<Vec<_>>(), vec![1]);
+    }
+
+    #[test]
+    fn non_ascii_haystacks_keep_unicode_case_variants() {
+        let patterns = [r"(?i)risk", r"(?i)\bgesperrt\b", r"(?i)échec"];
+        let pre = Prefilter::new(patterns);
+        // the Kelvin sign and the long s fold to k and s under Unicode rules
+        let c = pre.candidates("\u{212A}ein ri\u{17F}\u{212A} hier");
+        assert!(c.contains(0));
+        let c = pre.candidates("Konto GESPERRT – bitte warten");
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![1, 2]);
+        // a literal with non-ASCII letters may match another case of them
+        let c = pre.candidates("ÉCHEC total");
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![2]);
+        // on ASCII text the ASCII reading is exact
+        assert!(pre.candidates("nothing").is_empty());
+    }
+
+    #[test]
+    fn only_two_non_ascii_characters_fold_to_ascii_letters() {
+        for letter in ('a'..='z').chain('0'..='9') {
+            let hir = regex_syntax::Parser::new()
+                .parse(&format!("(?i){letter}"))
+                .unwrap();
+            let HirKind::Class(Class::Unicode(class)) = hir.kind() else {
+                continue;
+            };
+            for ch in class.ranges().iter().flat_map(|r| r.start()..=r.end()) {
+                if !ch.is_ascii() {
+                    assert_eq!(
+                        fold_to_ascii(&ch.to_string()),
+                        letter.to_string(),
+                        "{ch:?} folds to {letter} and must be folded for the search"
+                    );
+                }
+            }
+        }
     }
 }

@@ -225,7 +225,7 @@ fn non_ascii_text_uses_unicode_semantics() {
 /// keeps every pattern that matches.
 fn forms_and_prefilter_agree(text: &str) -> Result<(), TestCaseError> {
     let prefilter = Prefilter::new(PATTERNS.iter().map(|(_, plain, _)| plain.as_str()));
-    let candidates = prefilter.candidates(text.as_bytes());
+    let candidates = prefilter.candidates(text);
     for (i, (lazy, plain, _)) in PATTERNS.iter().enumerate() {
         let want = plain.is_match(text);
         prop_assert_eq!(
@@ -255,13 +255,43 @@ proptest! {
     /// Random text built from the patterns' own words, so matches happen.
     #[test]
     fn prefilters_keep_every_match_on_rule_words(words in proptest::collection::vec(0usize..10_000, 1..12)) {
-        let vocabulary: Vec<&str> = PATTERNS
-            .iter()
-            .flat_map(|(_, plain, _)| plain.as_str().split(|c: char| !c.is_ascii_alphanumeric() && c != ' '))
-            .filter(|w| w.len() > 2)
-            .collect();
+        let vocabulary = rule_words();
         let text: Vec<&str> = words.iter().map(|&w| vocabulary[w % vocabulary.len()]).collect();
         let text = text.join(" ");
         forms_and_prefilter_agree(&text)?;
     }
+
+    /// The same on non-ASCII text: rule words with the Unicode case variants
+    /// of k and s (the Kelvin sign, the long s) and other scripts between.
+    #[test]
+    fn prefilters_keep_every_match_on_non_ascii_text(
+        words in proptest::collection::vec((0usize..10_000, 0usize..6, any::<bool>()), 1..12),
+    ) {
+        const BETWEEN: [&str; 6] = [" ", " é ", " 日本語 ", "Ü", " – ", "\u{a0}"];
+        let vocabulary = rule_words();
+        let mut text = String::new();
+        for (w, between, variants) in words {
+            let word = vocabulary[w % vocabulary.len()];
+            text.extend(word.chars().map(|c| match (variants, c) {
+                (true, 'k' | 'K') => '\u{212A}',
+                (true, 's' | 'S') => '\u{17F}',
+                _ => c,
+            }));
+            text.push_str(BETWEEN[between]);
+        }
+        forms_and_prefilter_agree(&text)?;
+    }
+}
+
+/// The words of the patterns, to build text on which they match.
+fn rule_words() -> Vec<&'static str> {
+    PATTERNS
+        .iter()
+        .flat_map(|(_, plain, _)| {
+            plain
+                .as_str()
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != ' ')
+        })
+        .filter(|w| w.len() > 2)
+        .collect()
 }

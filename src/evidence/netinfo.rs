@@ -269,17 +269,15 @@ pub fn extract(evidence: &mut Evidence) {
 
 /// The item the first pattern (in table order) that matches `line` makes.
 fn item_of(line: &str) -> Option<ItemKind> {
-    // On an ASCII line only the patterns the prefilter names can match.
-    let candidates = line
-        .is_ascii()
-        .then(|| PREFILTER.candidates(line.as_bytes()));
-    if candidates.as_ref().is_some_and(|c| c.is_empty()) {
+    // Only the patterns the prefilter names can match.
+    let candidates = PREFILTER.candidates(line);
+    if candidates.is_empty() {
         return None;
     }
     PATTERNS
         .iter()
         .enumerate()
-        .filter(|(i, _)| candidates.as_ref().is_none_or(|c| c.contains(*i)))
+        .filter(|(i, _)| candidates.contains(*i))
         .find_map(|(_, p)| p.re().captures(line).and_then(|c| (p.make)(&c)))
 }
 

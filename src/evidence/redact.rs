@@ -387,18 +387,14 @@ impl State {
         // Each pattern is tried on the text as the patterns before it left
         // it; the prefilter, asked again after every replacement, only
         // skips a pattern whose literals the current text lacks.
-        let mut candidates = text
-            .is_ascii()
-            .then(|| INLINE_PREFILTER.candidates(text.as_bytes()));
+        let mut candidates = INLINE_PREFILTER.candidates(&text);
         for (i, (re, kind)) in inline_patterns().into_iter().enumerate() {
-            if candidates.as_ref().is_some_and(|c| !c.contains(i)) {
+            if !candidates.contains(i) {
                 continue;
             }
             if re.is_match(&text) {
                 text = self.replace(&text, re, kind, no);
-                candidates = text
-                    .is_ascii()
-                    .then(|| INLINE_PREFILTER.candidates(text.as_bytes()));
+                candidates = INLINE_PREFILTER.candidates(&text);
             }
         }
         text

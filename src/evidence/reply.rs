@@ -255,16 +255,14 @@ static PHASE_PREFILTER: LazyLock<Prefilter> =
 
 /// The phase a log or bounce line names (`(in reply to RCPT TO command)`).
 pub fn phase_hint(text: &str) -> Option<Phase> {
-    let candidates = text
-        .is_ascii()
-        .then(|| PHASE_PREFILTER.candidates(text.as_bytes()));
-    if candidates.as_ref().is_some_and(|c| c.is_empty()) {
+    let candidates = PHASE_PREFILTER.candidates(text);
+    if candidates.is_empty() {
         return None;
     }
     PHASE_HINTS
         .iter()
         .enumerate()
-        .filter(|(i, _)| candidates.as_ref().is_none_or(|c| c.contains(*i)))
+        .filter(|(i, _)| candidates.contains(*i))
         .find(|(_, (pattern, re, _))| {
             re.get_or_init(|| Regex::new(pattern).unwrap())
                 .is_match(text)

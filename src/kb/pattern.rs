@@ -104,8 +104,8 @@ fn ascii_regex(pattern: &str) -> Option<regex::bytes::Regex> {
 /// Every pattern of one kind (`Line` patterns, reply texts) of a knowledge
 /// base, with one literal prefilter for all of them (built on first use):
 /// one pass over a haystack says which few patterns can match it, and only
-/// those run. The prefilter reads ASCII haystacks only (see [`LazyRegex`]);
-/// on other haystacks every pattern runs.
+/// those run (on non-ASCII text too, so that the Unicode forms of the few
+/// candidates are all that text compiles).
 #[derive(Debug, Clone, Default)]
 pub struct PatternGroup {
     patterns: Vec<LazyRegex>,
@@ -151,9 +151,7 @@ impl PatternGroup {
     /// [`Scanned::matches`] answers for each.
     pub fn scan(&self, haystack: &str) -> Scanned {
         Scanned {
-            candidates: haystack
-                .is_ascii()
-                .then(|| self.prefilter().candidates(haystack.as_bytes())),
+            candidates: self.prefilter().candidates(haystack),
             known: vec![Known::NotYet; self.len()],
         }
     }
@@ -164,7 +162,7 @@ impl PatternGroup {
         let mut maybe = Vec::new();
         for (no, line) in lines.iter().enumerate() {
             let scanned = self.scan(line);
-            if scanned.candidates.as_ref().is_none_or(|c| !c.is_empty()) {
+            if !scanned.candidates.is_empty() {
                 maybe.push((no, scanned.candidates));
             }
         }
@@ -185,8 +183,8 @@ enum Known {
 /// What [`PatternGroup::scan`] found in one haystack.
 #[derive(Debug, Clone)]
 pub struct Scanned {
-    /// The patterns that may match, when the haystack is ASCII.
-    candidates: Option<Candidates>,
+    /// The patterns that may match.
+    candidates: Candidates,
     /// By slot: answers already given.
     known: Vec<Known>,
 }
@@ -203,8 +201,7 @@ impl Scanned {
             Known::No => return false,
             Known::NotYet => {}
         }
-        let hit =
-            self.candidates.as_ref().is_none_or(|c| c.contains(slot)) && re.is_match(haystack);
+        let hit = self.candidates.contains(slot) && re.is_match(haystack);
         self.known[slot] = if hit { Known::Yes } else { Known::No };
         hit
     }
@@ -213,9 +210,8 @@ impl Scanned {
 /// The first line each pattern of a group matches (see [`PatternGroup::lines`]).
 #[derive(Debug, Clone)]
 pub struct FirstLines {
-    /// The lines some pattern may match: index, and the patterns that may
-    /// (None: every pattern, for a line the prefilter cannot read).
-    maybe: Vec<(usize, Option<Candidates>)>,
+    /// The lines some pattern may match: index, and the patterns that may.
+    maybe: Vec<(usize, Candidates)>,
     /// By slot: the answer, once asked.
     first: Vec<Option<Option<usize>>>,
 }
@@ -233,7 +229,7 @@ impl FirstLines {
         let found = self
             .maybe
             .iter()
-            .filter(|(_, c)| c.as_ref().is_none_or(|c| c.contains(slot)))
+            .filter(|(_, c)| c.contains(slot))
             .map(|&(no, _)| no)
             .find(|&no| re.is_match(&lines[no]));
         self.first[slot] = Some(found);
