@@ -511,7 +511,7 @@ impl<R: BufRead> Iterator for Records<R> {
 
 /// Reads one line into `buf` (without its `\n`), storing at most `cap`
 /// bytes. None at end of input; Some(false) when the line was longer than
-/// `cap` (the rest of it is skipped).
+/// `cap` (its first `cap` bytes are kept, the rest is skipped).
 fn read_line_bounded(
     reader: &mut impl BufRead,
     buf: &mut Vec<u8>,
@@ -533,12 +533,11 @@ fn read_line_bounded(
             Some(i) => (&available[..i], i + 1, true),
             None => (available, available.len(), false),
         };
-        if fits && buf.len() + part.len() <= cap {
-            buf.extend_from_slice(part);
-        } else {
+        let room = cap.saturating_sub(buf.len());
+        if part.len() > room {
             fits = false;
-            buf.clear();
         }
+        buf.extend_from_slice(&part[..part.len().min(room)]);
         reader.consume(used);
         if found {
             return Ok(Some(fits));
@@ -607,7 +606,10 @@ impl<R: BufRead> Mbox<R> {
                 }
                 Some(fits) => fits,
             };
-            let line = self.line.strip_suffix(b"\r").unwrap_or(&self.line);
+            let line = match fits {
+                true => self.line.strip_suffix(b"\r").unwrap_or(&self.line),
+                false => &self.line[..char_boundary(&self.line, MAX_LINE_BYTES)],
+            };
             if line.starts_with(b"From ") && after_blank && !text.is_empty() {
                 self.next_from = Some(line.to_vec());
                 break;
@@ -635,7 +637,7 @@ impl<R: BufRead> Mbox<R> {
         }
         if cut_lines > 0 {
             notes.push(format!(
-                "{cut_lines} line{} longer than {} KiB dropped",
+                "{cut_lines} line{} longer than {} KiB cut there",
                 if cut_lines == 1 { "" } else { "s" },
                 MAX_LINE_BYTES >> 10
             ));
@@ -810,6 +812,26 @@ mod tests {
     }
 
     #[test]
+    fn an_over_long_mbox_line_is_cut_as_a_transcript_line_is() {
+        let long = "é".repeat(MAX_LINE_BYTES);
+        let body = format!("Subject: long\n\nbefore\n{long}\nafter\n");
+        let text = format!("From a@x Mon Jun  3 10:00:00 2024\n{body}");
+        let message = Mbox::new("box".into(), text.as_bytes())
+            .next()
+            .unwrap()
+            .unwrap();
+        let transcript = read_transcript("t".into(), body.as_bytes()).unwrap();
+        assert_eq!(message.notes, transcript.notes);
+        let kept = String::from_utf8(message.text).unwrap();
+        let line = kept.lines().find(|l| l.starts_with('é')).unwrap();
+        assert!(line.len() <= MAX_LINE_BYTES && line.len() > MAX_LINE_BYTES - 4);
+        assert!(
+            kept.ends_with("after\n"),
+            "the next line is kept: {kept:.40}"
+        );
+    }
+
+    #[test]
     fn mbox_detection_wants_an_envelope_line_then_a_header() {
         assert!(looks_like_mbox(
             b"From a@x Mon Jun  3 10:00:00 2024\nReturn-Path: <>\n"
@@ -970,7 +992,7 @@ mod tests {
             got.push((fits, String::from_utf8(std::mem::take(&mut line)).unwrap()));
         }
         assert_eq!(got.len(), 4);
-        assert_eq!(got[2], (false, String::new()));
+        assert_eq!(got[2], (false, "x".repeat(40)));
         assert_eq!(
             got[3],
             (true, "{\"id\": 2, \"transcript\": \"b\"}".to_string())
