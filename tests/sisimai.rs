@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// Per-record agreement the knowledge base must keep (a little under what it reaches).
-const FLOOR: f64 = 0.91;
+const FLOOR: f64 = 0.93;
 
 /// Disagreements with Sisimai's labels that are decisions, not misses:
 /// (file, the reason we give, why).
@@ -150,6 +150,78 @@ const ON_PURPOSE: &[(&str, &str, &str)] = &[
         "policyviolation",
         "Mimecast's `554 email rejected due to security policies - MCSpamSignature`: no virus is named; Sisimai's own \
          reason tests list this exact reply under PolicyViolation",
+    ),
+    (
+        "emails/bsd/lhost-mcafee-01.eml",
+        "filtered",
+        "`550 Unknown user <addr>` with no address status and no SMTP phase: the same words are filtered in \
+         lhost-mfilter-01 and lhost-messagingserver-03; the engine asks whether the address is known to work \
+         (best guess filtered); Sisimai's userunknown comes from its McAfee table",
+    ),
+    (
+        "emails/bsd/lhost-mcafee-04.eml",
+        "filtered",
+        "`550 <addr>... No such user` with no status or phase: filtered in lhost-mfilter-03 and lhost-surfcontrol-01 \
+         in the same words; the engine asks, as in lhost-mcafee-01",
+    ),
+    (
+        "emails/bsd/lhost-mcafee-05.eml",
+        "filtered",
+        "`550 <addr>... User not exist` with no status or phase: the engine asks, as in lhost-mcafee-01",
+    ),
+    (
+        "emails/bsd/rhost-messagelabs-02.eml",
+        "filtered",
+        "`550 <addr>... No such user` under `Status: 5.0.0`, no phase: the words of lhost-mfilter-03 (filtered); the \
+         engine asks",
+    ),
+    (
+        "emails/bsd/lhost-imailserver-01.eml",
+        "filtered",
+        "IMail's `Unknown user: <addr>` quotes no server reply, status or phase: the engine asks whether the address \
+         works",
+    ),
+    (
+        "emails/bsd/lhost-verizon-02.eml",
+        "filtered",
+        "`550 - Requested action not taken: no such user here` with no status or phase: the engine asks",
+    ),
+    (
+        "emails/bsd/rhost-franceptt-08.eml",
+        "blocked",
+        "`Service refuse ... Service refused, please try later. OFR005_505`: the words say the client was refused; \
+         no public Orange documentation of code 505 says otherwise (Sisimai's table says systemerror)",
+    ),
+    (
+        "emails/bsd/rhost-franceptt-10.eml",
+        "blocked",
+        "`550 5.5.0 Service refuse ... service refused, please try later. LPN001_108`: the client was refused; Sisimai \
+         has no reason for code 108 (undefined)",
+    ),
+    (
+        "emails/bsd/rhost-franceptt-12.eml",
+        "blocked",
+        "`<host>: Client host rejected: #216 lpn LPN000_630`: the reply says the client host was rejected",
+    ),
+    (
+        "emails/bsd/rhost-messagelabs-03.eml",
+        "onhold",
+        "`542 <addr> Rejected` under `Status: 5.0.0` names no reason; Sisimai's userunknown comes from its MessageLabs table",
+    ),
+    (
+        "emails/bsd/lhost-ezweb-01.eml",
+        "onhold",
+        "`Each of the following recipients was rejected by a remote mail server` names no reason",
+    ),
+    (
+        "emails/bsd/rhost-zoho-04.eml",
+        "onhold",
+        "`541 5.4.1 Mail rejected by destination domain` at RCPT TO names no reason (nothing says the sender was refused)",
+    ),
+    (
+        "emails/bsd/lhost-mfilter-04.eml",
+        "onhold",
+        "`550 5.4.1 All recipient addresses rejected : Access denied` names no reason and no sender",
     ),
 ];
 

@@ -280,7 +280,10 @@ fn is_system_address(address: &str) -> bool {
 
 /// In a notification naming several recipients, the lines after one
 /// recipient's address (up to the next one's) are about that recipient; in
-/// one naming a single recipient, every reply of the report is.
+/// one naming a single recipient, every reply of the report is. In a
+/// sendmail transcript, a session's dialogue before any recipient line is
+/// about the first recipient line under it, and a line about a host
+/// (`550 example.org (smtp)... Host unknown`) about the recipient at that domain.
 fn tag_paragraphs(evidence: &mut Evidence) {
     let addresses: Vec<String> = evidence
         .recipients
@@ -309,30 +312,53 @@ fn tag_paragraphs(evidence: &mut Evidence) {
         .filter(|s| s.kind == SectionKind::Text)
     {
         let mut current = None;
+        // the first line of a sendmail session block ("While talking to
+        // <host>:") whose dialogue names no recipient yet
+        let mut session: Option<usize> = None;
         let last = section.last.min(evidence.lines.len());
-        for (no, owner) in owner_of_line
-            .iter_mut()
-            .enumerate()
-            .take(last + 1)
-            .skip(section.first)
-        {
+        for no in section.first..=last {
             let lower = evidence.line(no).to_ascii_lowercase();
-            let named: Vec<usize> = addresses
+            let mut named: Vec<usize> = addresses
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| lower.contains(a.as_str()))
                 .map(|(i, _)| i)
                 .collect();
+            // sendmail's line about a host (`550 example.org (smtp)... Host
+            // unknown`) is about the recipients at that domain, and starts their part
+            let host_line = named.is_empty()
+                && host_line_domain(&lower).is_some_and(|domain| {
+                    named = addresses
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, a)| a.rsplit('@').next() == Some(domain))
+                        .map(|(i, _)| i)
+                        .collect();
+                    true
+                });
             if named.len() == 1 {
                 current = Some(named[0]);
+                // the session's dialogue above is about the first recipient
+                // line under it (sendmail writes the dialogue, then its verdict)
+                if let Some(start) = session.take() {
+                    for owner in owner_of_line.iter_mut().take(no).skip(start) {
+                        owner.get_or_insert(named[0]);
+                    }
+                }
             } else if named.len() > 1
+                || host_line
                 || (leads_with_address(&lower) && !inside[no])
                 || lower.contains("while talking to")
             {
                 // several recipients, or an address that is none of them
                 current = None;
             }
-            *owner = current;
+            if lower.contains("while talking to") {
+                session = Some(no + 1);
+            } else if lower.trim().is_empty() {
+                session = None;
+            }
+            owner_of_line[no] = current;
         }
     }
     // a report about one recipient is about it throughout, including a
@@ -436,6 +462,18 @@ fn twins(a: &(u16, String), b: &(u16, String)) -> bool {
         (b, a)
     };
     a.0 == b.0 && short.1.len() >= 8 && long.1.starts_with(short.1.as_str())
+}
+
+/// The host a sendmail report line is about (`550 example.org (smtp)...
+/// 550 Host unknown`, `421 example.org (esmtp)... Deferred: ...`).
+fn host_line_domain(line: &str) -> Option<&str> {
+    static HOST_LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*[245]\d\d\s+([a-z0-9-]+(?:\.[a-z0-9-]+)+)\s+\([a-z0-9-]+\)\.\.\.").unwrap()
+    });
+    HOST_LINE
+        .captures(line)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str())
 }
 
 /// A line led by an address, as a report starts a recipient's paragraph
@@ -717,6 +755,30 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn sendmail_session_dialogue_and_host_lines_go_to_their_recipients() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/sendmail-v5-host-lines.eml"
+        ));
+        let addresses: Vec<_> = e.recipients.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(
+            addresses,
+            ["alice@example.org", "bob@example.net", "carol@example.edu"]
+        );
+        // the refused MAIL FROM of the session above alice's verdict line is hers
+        let alice = replies_of(&e, 0);
+        assert!(
+            alice.iter().any(|r| r.0 == 501 && r.1 == Phase::Mail),
+            "{alice:?}"
+        );
+        // the line about example.net is bob's, not alice's
+        assert!(alice.iter().all(|r| r.0 != 550), "{alice:?}");
+        let bob = replies_of(&e, 1);
+        assert_eq!(bob.iter().filter(|r| r.0 == 550).count(), 1, "{bob:?}");
+        let carol = replies_of(&e, 2);
+        assert!(carol.iter().any(|r| r.1 == Phase::Rcpt), "{carol:?}");
     }
 
     #[test]

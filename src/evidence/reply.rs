@@ -100,8 +100,10 @@ static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
 /// A reply code followed by an enhanced status of the same class
 /// (`550 5.7.1`, `452-4.2.2`): a reply wherever it stands in prose, whatever
 /// words introduce it ("the server says: ...", "... on 04/06. 550 5.7.708 ...").
+/// A report may open a quote between the two (Amazon SES's
+/// `Unknown address error 550-'5.7.1 <a@b>... Access denied'`).
 static CODE_WITH_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s"'(\[:,.;])(([245])[0-5]\d)([ -])(([245])\.\d{1,3}\.\d{1,3}\b.*)$"#)
+    Regex::new(r#"(?:^|[\s"'(\[:,.;])(([245])[0-5]\d)([ -])['"]?(([245])\.\d{1,3}\.\d{1,3}\b.*)$"#)
         .unwrap()
 });
 
@@ -338,6 +340,16 @@ mod tests {
         .unwrap();
         assert_eq!(code, 550);
         assert!(find_embedded("we sent 550 2.1.0 test messages").is_none());
+        // a quote opened between the code and the status
+        let (code, rest) = find_embedded(
+            "smtp; 5.1.0 - Unknown address error 550-'5.7.1 <a@example.com>... Access denied' (delivery attempts: 0)",
+        )
+        .unwrap();
+        assert_eq!(code, 550);
+        assert!(
+            rest.starts_with("5.7.1 <a@example.com>... Access denied"),
+            "{rest}"
+        );
         assert_eq!(
             find_embedded("smtplib.SMTPSenderRefused: (552, b'5.3.4 Message size exceeds fixed maximum message size', 'a@example.com')"),
             Some((552, "5.3.4 Message size exceeds fixed maximum message size"))

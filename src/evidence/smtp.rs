@@ -410,11 +410,25 @@ impl Dialogue<'_> {
                 last += 1;
                 continue;
             }
+            // a report's tag naming the command the reply answered, on the
+            // line under it (Yahoo's `[RCPT_TO]`): the reply ends with it
+            if is_phase_tag(body) {
+                joined.push(' ');
+                joined.push_str(body);
+                last += 1;
+                break;
+            }
+            // a reply with only its code (and status) so far: its words are
+            // on the next line, folded without the indent when a gateway or
+            // mail client re-wrapped the report
+            let wordless = !own_line
+                && reply::strip_leading_status(&joined).trim().is_empty()
+                && find_embedded(body).is_none();
             // a list of labelled lines ("Diagnostic code: ...", "Remote
             // system: ..."): the next label starts a sibling, not more words
             // less indented than the reply (the next recipient of Exim's
             // list), or introducing a reply of its own
-            if !continues_quote(next)
+            if !(continues_quote(next) || wordless)
                 || labelled_sibling(text, next)
                 || indent(next) < indent(text)
                 || INTRODUCER.is_match(next)
@@ -579,6 +593,14 @@ fn is_field_line(body: &str) -> bool {
     FIELD.is_match(body)
 }
 
+/// A line that is only a bracketed command tag a report writes under a
+/// reply to say what it answered (Yahoo's `[RCPT_TO]`).
+fn is_phase_tag(body: &str) -> bool {
+    static TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\[[A-Za-z][A-Za-z_ ]{1,20}\]$").unwrap());
+    TAG.is_match(body) && phase_hint(body).is_some()
+}
+
 /// A folded continuation: indented, not blank, not a new reply or field.
 fn continues_quote(next: &str) -> bool {
     next.starts_with([' ', '\t'])
@@ -725,6 +747,30 @@ mod tests {
         assert_eq!(got, vec![(550, Phase::Rcpt, "5.1.1".to_string())]);
         let got = replies("<b@example.org>:\n192.0.2.1 failed after I sent the message.\nRemote host said: 554 5.7.1 message refused\n");
         assert_eq!(got, vec![(554, Phase::Message, "5.7.1".to_string())]);
+    }
+
+    #[test]
+    fn a_fold_that_lost_its_indent_still_gives_the_reply_its_words() {
+        // a report re-wrapped by a gateway: the folded line starts at column 0
+        let got = replies("<b@example.org>: host mx.example.org[192.0.2.1] said: 550 5.2.1\n<b@example.org>... User Unknown (in reply to RCPT TO command)\n");
+        assert_eq!(got, vec![(550, Phase::Rcpt, "5.2.1".to_string())]);
+        let e = Evidence::from_text("<b@example.org>: host mx.example.org[192.0.2.1] said: 550 5.2.1\n<b@example.org>... User Unknown (in reply to RCPT TO command)\n");
+        assert_eq!(
+            e.replies().next().unwrap().1.text,
+            "<b@example.org>... User Unknown (in reply to RCPT TO command)"
+        );
+        // a reply that has its words keeps an unindented next line out
+        let e = Evidence::from_text("<b@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1 No such user\nThe mail system\n");
+        assert_eq!(e.replies().next().unwrap().1.text, "No such user");
+    }
+
+    #[test]
+    fn a_command_tag_under_a_reply_names_its_phase() {
+        let got = replies("<b@example.org>:\nRemote host said:\n550 5.2.1 <b@example.org>... User Unknown\n[RCPT_TO]\n\n--- Below this line is a copy of the message.\n");
+        assert_eq!(got, vec![(550, Phase::Rcpt, "5.2.1".to_string())]);
+        // a bracketed line that names no command is not part of the reply
+        let e = Evidence::from_text("<b@example.org>:\nRemote host said:\n550 5.2.1 <b@example.org>... User Unknown\n[Original message]\n");
+        assert_eq!(e.replies().next().unwrap().1.phase, Phase::Unknown);
     }
 
     #[test]
