@@ -132,15 +132,45 @@ fn is_per_recipient(name: &str) -> bool {
     )
 }
 
+/// The header labels a localized mail program prints when a message is
+/// pasted or forwarded (Outlook's "Betreff:", "Objet :", "件名:"), with the
+/// field they stand for. French typography puts a space before the colon.
+const LOCALIZED: &[(&str, &str)] = &[
+    ("betreff", "Subject"),
+    ("objet", "Subject"),
+    ("asunto", "Subject"),
+    ("oggetto", "Subject"),
+    ("onderwerp", "Subject"),
+    ("assunto", "Subject"),
+    ("件名", "Subject"),
+    ("主题", "Subject"),
+    ("von", "From"),
+    ("de", "From"),
+    ("da", "From"),
+    ("van", "From"),
+    ("差出人", "From"),
+    ("发件人", "From"),
+];
+
 fn split_field(line: &str) -> Option<(String, &str)> {
     let (name, value) = line.split_once(':')?;
-    if name.is_empty() || name.contains(' ') || name.starts_with(['-', '>', '<']) {
+    if name.is_empty() || name.starts_with(['-', '>', '<']) {
         return None;
     }
-    let lower = name.to_ascii_lowercase();
-    FIELDS
-        .contains(&lower.as_str())
-        .then(|| (canonical(name), value.trim()))
+    if !name.contains(' ') {
+        let lower = name.to_ascii_lowercase();
+        if FIELDS.contains(&lower.as_str()) {
+            return Some((canonical(name), value.trim()));
+        }
+    }
+    let label = name.trim_end().to_lowercase();
+    if label.contains(' ') {
+        return None;
+    }
+    LOCALIZED
+        .iter()
+        .find(|(alias, _)| *alias == label)
+        .map(|(_, field)| (field.to_string(), value.trim()))
 }
 
 /// `final-recipient` -> `Final-Recipient`, so field names compare simply.
@@ -182,6 +212,36 @@ mod tests {
         let e = Evidence::from_text("X-Failed-Recipients: bob@example.org\n\nReporting-MTA: dns; mx.example.com\n\nAction: failed\nFinal-Recipient: rfc822;bob@example.org\nStatus: 5.0.0\n");
         assert_eq!(e.recipients.len(), 1);
         assert_eq!(e.recipients[0].status.unwrap().to_string(), "5.0.0");
+    }
+
+    #[test]
+    fn localized_header_labels_of_a_pasted_message_are_its_subject_and_from() {
+        let e = Evidence::from_text("De : Julien Moreau\nObjet : Réponse automatique : Facture\nBetreff: Automatische Antwort: Lieferung\n件名: 配信不能: お見積り\nDe la part de quelqu'un: rien\n");
+        let fields: Vec<(String, String)> = e
+            .items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                crate::evidence::ItemKind::Field { name, value } => {
+                    Some((name.clone(), value.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("From".to_string(), "Julien Moreau".to_string()),
+                (
+                    "Subject".to_string(),
+                    "Réponse automatique : Facture".to_string()
+                ),
+                (
+                    "Subject".to_string(),
+                    "Automatische Antwort: Lieferung".to_string()
+                ),
+                ("Subject".to_string(), "配信不能: お見積り".to_string()),
+            ]
+        );
     }
 
     #[test]
