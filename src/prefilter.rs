@@ -27,11 +27,20 @@
 //! read from a folder, the evidence stage's own patterns). The table is a
 //! cache: the tests check that it holds every embedded pattern and that
 //! each entry is what parsing the pattern now gives.
+//!
+//! The search is overlapping, which the packed (SIMD) searchers cannot do:
+//! it runs on an NFA, cheap to build, and, once the NFA has scanned enough
+//! text to have lost more to it than building one costs, on a DFA (one
+//! step per byte, several times faster, but building the knowledge base's
+//! two DFAs cost a run that classifies one ticket more than all its
+//! scanning). Both find the same literals.
 
 mod literals;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 pub use literals::required_literals;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 // `BUILT_LITERALS`, written by build.rs: sorted by pattern.
 include!(concat!(env!("OUT_DIR"), "/literals.rs"));
@@ -60,9 +69,19 @@ pub(crate) fn built_patterns() -> impl Iterator<Item = &'static str> {
 }
 
 /// The prefilter of a list of patterns.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Prefilter {
-    automaton: Option<AhoCorasick>,
+    /// The literals, in the automatons' numbering.
+    literals: Vec<Vec<u8>>,
+    /// An NFA: built at once, cheap to build.
+    nfa: Option<AhoCorasick>,
+    /// A DFA, built once the NFA has scanned [`Prefilter::dfa_after`]
+    /// bytes: several times faster per byte, but building it cost more than
+    /// a run that classifies one ticket scans.
+    dfa: OnceLock<AhoCorasick>,
+    /// Bytes the NFA has scanned.
+    scanned: AtomicUsize,
+    dfa_after: usize,
     /// For each literal of the automaton, the patterns that need it.
     needed_by: Vec<Vec<usize>>,
     /// Patterns with no usable literal: always candidates.
@@ -72,6 +91,14 @@ pub struct Prefilter {
     non_ascii: Vec<usize>,
     patterns: usize,
 }
+
+/// How many bytes the NFA scans, per byte of the literals, before the DFA
+/// is built. Building the DFA costs about as many instructions per byte of
+/// literals as the NFA loses to it over 300 bytes of haystack, so waiting
+/// until then spends at most about twice the better choice's cost: a run
+/// that classifies one ticket never builds the DFA, a batch builds it after
+/// its first few dozen tickets.
+const DFA_AFTER_PER_LITERAL_BYTE: usize = 300;
 
 /// Which patterns may match one haystack.
 #[derive(Debug, Clone, Default)]
@@ -139,29 +166,41 @@ impl Prefilter {
                 None => always.push(i),
             }
         }
-        let automaton = (!literals.is_empty())
-            .then(|| {
-                // a DFA: an overlapping search cannot use the packed
-                // (SIMD) searchers, and a DFA takes one step per byte
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&literals)
-                    .ok()
-            })
-            .flatten();
-        if automaton.is_none() {
+        let nfa = automaton(&literals, AhoCorasickKind::ContiguousNFA);
+        if nfa.is_none() {
             // no automaton: every pattern is a candidate everywhere
             always = (0..count).collect();
         }
+        let dfa_after = DFA_AFTER_PER_LITERAL_BYTE * literals.iter().map(Vec::len).sum::<usize>();
         Prefilter {
-            automaton,
+            literals,
+            nfa,
+            dfa: OnceLock::new(),
+            scanned: AtomicUsize::new(0),
+            dfa_after,
             needed_by,
             always,
             non_ascii,
             patterns: count,
         }
+    }
+
+    /// The automaton to scan `haystack` with: the DFA once it is built.
+    /// The call whose haystack takes the NFA's bytes past
+    /// [`Prefilter::dfa_after`] builds it; until then (and meanwhile, on
+    /// other threads) the NFA scans.
+    fn automaton_for(&self, haystack: &[u8]) -> Option<&AhoCorasick> {
+        if let Some(dfa) = self.dfa.get() {
+            return Some(dfa);
+        }
+        let nfa = self.nfa.as_ref()?;
+        let before = self.scanned.fetch_add(haystack.len(), Ordering::Relaxed);
+        if before < self.dfa_after && before + haystack.len() >= self.dfa_after {
+            if let Some(dfa) = automaton(&self.literals, AhoCorasickKind::DFA) {
+                return Some(self.dfa.get_or_init(|| dfa));
+            }
+        }
+        Some(nfa)
     }
 
     /// The patterns that may match `haystack`: every pattern that matches it
@@ -185,7 +224,7 @@ impl Prefilter {
         for &p in &self.always {
             found.insert(p);
         }
-        if let Some(ac) = &self.automaton {
+        if let Some(ac) = self.automaton_for(haystack) {
             for m in ac.find_overlapping_iter(haystack) {
                 for &p in &self.needed_by[m.pattern().as_usize()] {
                     found.insert(p);
@@ -199,6 +238,21 @@ impl Prefilter {
     pub fn unfiltered(&self) -> usize {
         self.always.len()
     }
+}
+
+/// An automaton of `literals` (overlapping, ignoring ASCII case), None when
+/// there are none or it cannot be built. Either kind finds the same
+/// matches.
+fn automaton(literals: &[Vec<u8>], kind: AhoCorasickKind) -> Option<AhoCorasick> {
+    if literals.is_empty() {
+        return None;
+    }
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(literals)
+        .ok()
 }
 
 /// `text` with the two non-ASCII characters that Unicode case folding maps
@@ -250,6 +304,42 @@ mod tests {
         assert_eq!(c.iter().collect::<Vec<_>>(), vec![1, 2]);
         let c = pre.candidates("nothing here");
         assert_eq!(c.iter().collect::<Vec<_>>(), vec![1]);
+    }
+
+    #[test]
+    fn the_dfa_finds_the_candidates_the_nfa_finds() {
+        let patterns = [
+            r"(?i)user unknown",
+            r"\d{3}",
+            r"(?i)relay(?:ing)? denied",
+            r"(?i)\bspam\b|unsolicited",
+            r"(?i)mailbox (?:full|unavailable)",
+            r"(?i)échec",
+        ];
+        let haystacks = [
+            "550 5.7.1 RELAYING DENIED",
+            "nothing here",
+            "552 Mailbox full; user unknown, spam, unsolicited",
+            "ÉCHEC: mailbox unavailable",
+            "",
+        ];
+        let mut pre = Prefilter::new(patterns);
+        let scan = |pre: &Prefilter| -> Vec<Vec<usize>> {
+            haystacks
+                .iter()
+                .map(|h| pre.candidates(h).iter().collect())
+                .collect()
+        };
+        let by_nfa = scan(&pre);
+        assert!(
+            pre.dfa.get().is_none(),
+            "one ticket's text does not build the DFA"
+        );
+        pre.scanned = AtomicUsize::new(0);
+        pre.dfa_after = 1;
+        let by_dfa = scan(&pre);
+        assert!(pre.dfa.get().is_some());
+        assert_eq!(by_nfa, by_dfa);
     }
 
     #[test]
