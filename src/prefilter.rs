@@ -18,23 +18,70 @@
 //! letter), and lets a non-ASCII letter match its other cases: so a haystack
 //! has those two characters folded before the search, and a pattern whose
 //! strings hold non-ASCII bytes is a candidate on every non-ASCII haystack.
+//!
+//! Finding a pattern's strings means parsing it, and the knowledge base's
+//! long patterns took most of a run's start-up to parse: the build computes
+//! the strings of every `Line` and reply-text pattern of the embedded rules
+//! ([`literals::required_literals`], in `build.rs`) into a table, and
+//! [`Prefilter::new`] parses only a pattern the table does not hold (rules
+//! read from a folder, the evidence stage's own patterns). The table is a
+//! cache: the tests check that it holds every embedded pattern and that
+//! each entry is what parsing the pattern now gives.
+//!
+//! The search is overlapping, which the packed (SIMD) searchers cannot do:
+//! it runs on an NFA, cheap to build, and, once the NFA has scanned enough
+//! text to have lost more to it than building one costs, on a DFA (one
+//! step per byte, several times faster, but building the knowledge base's
+//! two DFAs cost a run that classifies one ticket more than all its
+//! scanning). Both find the same literals.
+
+mod literals;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
+pub use literals::required_literals;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-/// Sets larger than this are not multiplied out further.
-const MAX_SET: usize = 64;
-/// Literals are cut to this length: a haystack that holds a literal holds
-/// its start, and short literals make a small automaton.
-const MAX_LEN: usize = 8;
-/// Among requirement sets whose shortest string is at least this long, the
-/// one with fewer strings is preferred (they pass about as few haystacks).
-const GOOD_LEN: usize = 5;
+// `BUILT_LITERALS`, written by build.rs: sorted by pattern.
+include!(concat!(env!("OUT_DIR"), "/literals.rs"));
+
+/// The strings of `pattern`, from the build's table when it holds the
+/// pattern (see the module docs).
+fn literals_of(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    match built_literals(pattern) {
+        Some(set) => set.map(|set| set.iter().map(|s| s.to_vec()).collect()),
+        None => required_literals(pattern),
+    }
+}
+
+/// The build's entry for `pattern`: None when the table does not hold it.
+fn built_literals(pattern: &str) -> Option<Option<&'static [&'static [u8]]>> {
+    BUILT_LITERALS
+        .binary_search_by(|(p, _)| (*p).cmp(pattern))
+        .ok()
+        .map(|at| BUILT_LITERALS[at].1)
+}
+
+/// The patterns of the build's table (for the test that keeps it complete).
+#[cfg(test)]
+pub(crate) fn built_patterns() -> impl Iterator<Item = &'static str> {
+    BUILT_LITERALS.iter().map(|&(p, _)| p)
+}
 
 /// The prefilter of a list of patterns.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Prefilter {
-    automaton: Option<AhoCorasick>,
+    /// The literals, in the automatons' numbering.
+    literals: Vec<Vec<u8>>,
+    /// An NFA: built at once, cheap to build.
+    nfa: Option<AhoCorasick>,
+    /// A DFA, built once the NFA has scanned [`Prefilter::dfa_after`]
+    /// bytes: several times faster per byte, but building it cost more than
+    /// a run that classifies one ticket scans.
+    dfa: OnceLock<AhoCorasick>,
+    /// Bytes the NFA has scanned.
+    scanned: AtomicUsize,
+    dfa_after: usize,
     /// For each literal of the automaton, the patterns that need it.
     needed_by: Vec<Vec<usize>>,
     /// Patterns with no usable literal: always candidates.
@@ -44,6 +91,14 @@ pub struct Prefilter {
     non_ascii: Vec<usize>,
     patterns: usize,
 }
+
+/// How many bytes the NFA scans, per byte of the literals, before the DFA
+/// is built. Building the DFA costs about as many instructions per byte of
+/// literals as the NFA loses to it over 300 bytes of haystack, so waiting
+/// until then spends at most about twice the better choice's cost: a run
+/// that classifies one ticket never builds the DFA, a batch builds it after
+/// its first few dozen tickets.
+const DFA_AFTER_PER_LITERAL_BYTE: usize = 300;
 
 /// Which patterns may match one haystack.
 #[derive(Debug, Clone, Default)]
@@ -92,7 +147,7 @@ impl Prefilter {
         let mut count = 0;
         for (i, pattern) in patterns.into_iter().enumerate() {
             count = i + 1;
-            match required_literals(pattern) {
+            match literals_of(pattern) {
                 Some(set) => {
                     if !set.iter().all(|s| s.is_ascii()) {
                         non_ascii.push(i);
@@ -111,29 +166,41 @@ impl Prefilter {
                 None => always.push(i),
             }
         }
-        let automaton = (!literals.is_empty())
-            .then(|| {
-                // a DFA: an overlapping search cannot use the packed
-                // (SIMD) searchers, and a DFA takes one step per byte
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&literals)
-                    .ok()
-            })
-            .flatten();
-        if automaton.is_none() {
+        let nfa = automaton(&literals, AhoCorasickKind::ContiguousNFA);
+        if nfa.is_none() {
             // no automaton: every pattern is a candidate everywhere
             always = (0..count).collect();
         }
+        let dfa_after = DFA_AFTER_PER_LITERAL_BYTE * literals.iter().map(Vec::len).sum::<usize>();
         Prefilter {
-            automaton,
+            literals,
+            nfa,
+            dfa: OnceLock::new(),
+            scanned: AtomicUsize::new(0),
+            dfa_after,
             needed_by,
             always,
             non_ascii,
             patterns: count,
         }
+    }
+
+    /// The automaton to scan `haystack` with: the DFA once it is built.
+    /// The call whose haystack takes the NFA's bytes past
+    /// [`Prefilter::dfa_after`] builds it; until then (and meanwhile, on
+    /// other threads) the NFA scans.
+    fn automaton_for(&self, haystack: &[u8]) -> Option<&AhoCorasick> {
+        if let Some(dfa) = self.dfa.get() {
+            return Some(dfa);
+        }
+        let nfa = self.nfa.as_ref()?;
+        let before = self.scanned.fetch_add(haystack.len(), Ordering::Relaxed);
+        if before < self.dfa_after && before + haystack.len() >= self.dfa_after {
+            if let Some(dfa) = automaton(&self.literals, AhoCorasickKind::DFA) {
+                return Some(self.dfa.get_or_init(|| dfa));
+            }
+        }
+        Some(nfa)
     }
 
     /// The patterns that may match `haystack`: every pattern that matches it
@@ -157,7 +224,7 @@ impl Prefilter {
         for &p in &self.always {
             found.insert(p);
         }
-        if let Some(ac) = &self.automaton {
+        if let Some(ac) = self.automaton_for(haystack) {
             for m in ac.find_overlapping_iter(haystack) {
                 for &p in &self.needed_by[m.pattern().as_usize()] {
                     found.insert(p);
@@ -171,6 +238,21 @@ impl Prefilter {
     pub fn unfiltered(&self) -> usize {
         self.always.len()
     }
+}
+
+/// An automaton of `literals` (overlapping, ignoring ASCII case), None when
+/// there are none or it cannot be built. Either kind finds the same
+/// matches.
+fn automaton(literals: &[Vec<u8>], kind: AhoCorasickKind) -> Option<AhoCorasick> {
+    if literals.is_empty() {
+        return None;
+    }
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(literals)
+        .ok()
 }
 
 /// `text` with the two non-ASCII characters that Unicode case folding maps
@@ -192,251 +274,25 @@ fn fold_to_ascii(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
-/// Strings (lower-case ASCII) one of which every match of `pattern` contains,
-/// ignoring ASCII case; None when there is no such set worth using.
-pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .ok()?;
-    let set = match required(&hir) {
-        Req::Exact(set) | Req::Need(set) => set,
-        Req::Nothing => return None,
-    };
-    // Even a one-character literal passes fewer haystacks than none; an
-    // empty one passes all.
-    if min_len(&set) == 0 {
-        return None;
-    }
-    let cut = set
-        .into_iter()
-        .map(|mut s| {
-            s.truncate(MAX_LEN);
-            s
-        })
-        .collect();
-    Some(dedup(cut))
-}
-
-/// What any match of an expression must be or contain.
-#[derive(Debug, Clone)]
-enum Req {
-    /// Every match is one of these strings (ignoring case).
-    Exact(Vec<Vec<u8>>),
-    /// Every match contains one of these strings (ignoring case).
-    Need(Vec<Vec<u8>>),
-    /// Nothing known.
-    Nothing,
-}
-
-fn min_len(set: &[Vec<u8>]) -> usize {
-    set.iter().map(Vec::len).min().unwrap_or(0)
-}
-
-/// Orders usable requirement sets: longer shortest string first (up to
-/// [`GOOD_LEN`]), then fewer strings.
-fn better(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
-    let score = |s: &[Vec<u8>]| (min_len(s).min(GOOD_LEN), std::cmp::Reverse(s.len()));
-    score(a) > score(b)
-}
-
-fn dedup(mut set: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    set.sort();
-    set.dedup();
-    set
-}
-
-fn required(hir: &Hir) -> Req {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => Req::Exact(vec![Vec::new()]),
-        HirKind::Literal(lit) => Req::Exact(vec![lit.0.to_ascii_lowercase()]),
-        HirKind::Class(class) => match class_bytes(class) {
-            Some(bytes) => Req::Exact(bytes.into_iter().map(|b| vec![b]).collect()),
-            None => Req::Nothing,
-        },
-        HirKind::Capture(cap) => required(&cap.sub),
-        HirKind::Repetition(rep) => {
-            if rep.min == 0 {
-                return Req::Nothing;
-            }
-            match required(&rep.sub) {
-                Req::Exact(set) if rep.min == 1 && rep.max == Some(1) => Req::Exact(set),
-                // `X{4,}` holds `XXXX`
-                Req::Exact(set) if set.len() == 1 => {
-                    let times = (rep.min as usize).min(MAX_LEN);
-                    Req::Need(vec![set[0].repeat(times)])
-                }
-                Req::Exact(set) | Req::Need(set) => Req::Need(set),
-                Req::Nothing => Req::Nothing,
-            }
-        }
-        HirKind::Alternation(alts) => {
-            let mut exact = true;
-            let mut union = Vec::new();
-            for alt in alts {
-                match required(alt) {
-                    Req::Exact(set) => union.extend(set),
-                    Req::Need(set) => {
-                        exact = false;
-                        union.extend(set);
-                    }
-                    Req::Nothing => return Req::Nothing,
-                }
-            }
-            let union = dedup(union);
-            if exact && union.len() <= MAX_SET {
-                Req::Exact(union)
-            } else if min_len(&union) == 0 {
-                // a branch that can match the empty string needs nothing
-                Req::Nothing
-            } else {
-                Req::Need(union)
-            }
-        }
-        HirKind::Concat(parts) => concat(parts),
-    }
-}
-
-/// A concatenation: runs of exact parts are multiplied out into longer
-/// strings; the best of those runs and of the other parts' requirements wins.
-fn concat(parts: &[Hir]) -> Req {
-    let mut best: Option<Vec<Vec<u8>>> = None;
-    let consider = |set: Vec<Vec<u8>>, best: &mut Option<Vec<Vec<u8>>>| {
-        if min_len(&set) > 0 && best.as_ref().is_none_or(|b| better(&set, b)) {
-            *best = Some(set);
-        }
-    };
-    let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
-    let mut all_exact = true;
-    for part in parts {
-        match required(part) {
-            Req::Exact(set) => {
-                let mut current = run.take().unwrap_or_else(|| vec![Vec::new()]);
-                if set.len() == 1 {
-                    // the common case, a letter of a word: append in place
-                    // (the same suffix keeps the strings distinct)
-                    current
-                        .iter_mut()
-                        .for_each(|s| s.extend_from_slice(&set[0]));
-                    run = Some(current);
-                } else if current.len() * set.len() <= MAX_SET {
-                    let product = current
-                        .iter()
-                        .flat_map(|a| {
-                            set.iter().map(move |b| {
-                                let mut s = a.clone();
-                                s.extend_from_slice(b);
-                                s
-                            })
-                        })
-                        .collect();
-                    run = Some(dedup(product));
-                } else {
-                    // too many combinations: close the run, start another
-                    all_exact = false;
-                    consider(current, &mut best);
-                    run = Some(set);
-                }
-            }
-            other => {
-                all_exact = false;
-                if let Some(current) = run.take() {
-                    consider(current, &mut best);
-                }
-                if let Req::Need(set) = other {
-                    consider(set, &mut best);
-                }
-            }
-        }
-    }
-    if all_exact {
-        return Req::Exact(run.unwrap_or_else(|| vec![Vec::new()]));
-    }
-    if let Some(current) = run {
-        consider(current, &mut best);
-    }
-    match best {
-        Some(set) => Req::Need(set),
-        None => Req::Nothing,
-    }
-}
-
-/// The bytes a small class matches, lower-cased: `[Ss]` is `s`, `[sz]`
-/// is `s` or `z`; None for a class too large to be worth spelling out.
-fn class_bytes(class: &Class) -> Option<Vec<u8>> {
-    let mut bytes = Vec::new();
-    match class {
-        Class::Bytes(c) => {
-            for r in c.ranges() {
-                for b in r.start()..=r.end() {
-                    bytes.push(b.to_ascii_lowercase());
-                    if bytes.len() > 16 {
-                        return None;
-                    }
-                }
-            }
-        }
-        Class::Unicode(c) => {
-            for r in c.ranges() {
-                for ch in r.start()..=r.end() {
-                    if !ch.is_ascii() {
-                        return None;
-                    }
-                    bytes.push((ch as u8).to_ascii_lowercase());
-                    if bytes.len() > 16 {
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-    bytes.sort_unstable();
-    bytes.dedup();
-    (bytes.len() <= 4).then_some(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lits(p: &str) -> Option<Vec<String>> {
-        required_literals(p).map(|set| {
-            set.into_iter()
-                .map(|s| String::from_utf8(s).unwrap())
-                .collect()
-        })
-    }
+    use regex_syntax::hir::{Class, HirKind};
 
     #[test]
-    fn literals_any_match_must_contain() {
-        // cut to eight bytes
-        assert_eq!(lits("(?i)user unknown"), Some(vec!["user unk".into()]));
-        assert_eq!(
-            lits(r"(?i)\bspam\b|relay(?:ing)? denied"),
-            Some(vec!["relay".into(), "spam".into()])
-        );
-        assert_eq!(
-            lits("(?i)authori[sz]ed"),
-            Some(vec!["authoris".into(), "authoriz".into()])
-        );
-        // an optional branch, or a pattern of large classes only: nothing
-        assert_eq!(lits(r"(?i)spam|x?"), None);
-        assert_eq!(lits(r"^[*\s]{6,}$"), None);
-        assert_eq!(lits(r"\d+\.\d+"), Some(vec![".".into()]));
-        assert_eq!(lits(r"\bX{4,}[A-Z]*\b"), Some(vec!["xxxx".into()]));
-        // the longest part of a concatenation is kept
-        assert_eq!(
-            lits(r"(?i)\bport 25 \(tcp\) (?:timed out|failed)"),
-            Some(vec!["port 25 ".into()])
-        );
-        assert_eq!(lits(r"a.*hello.{0,4}b"), Some(vec!["hello".into()]));
-        // long enough: the smaller set wins
-        assert_eq!(
-            lits(r"(?:alpha|bravo|charlie) .* deliver"),
-            Some(vec![" deliver".into()])
-        );
+    fn built_literals_are_what_parsing_gives() {
+        assert!(!BUILT_LITERALS.is_empty());
+        for pair in BUILT_LITERALS.windows(2) {
+            assert!(
+                pair[0].0 < pair[1].0,
+                "sorted, no duplicates: {:?}",
+                pair[1].0
+            );
+        }
+        for &(pattern, built) in BUILT_LITERALS {
+            let built = built.map(|set| set.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
+            assert_eq!(built, required_literals(pattern), "{pattern:?}");
+        }
     }
 
     #[test]
@@ -448,6 +304,42 @@ mod tests {
         assert_eq!(c.iter().collect::<Vec<_>>(), vec![1, 2]);
         let c = pre.candidates("nothing here");
         assert_eq!(c.iter().collect::<Vec<_>>(), vec![1]);
+    }
+
+    #[test]
+    fn the_dfa_finds_the_candidates_the_nfa_finds() {
+        let patterns = [
+            r"(?i)user unknown",
+            r"\d{3}",
+            r"(?i)relay(?:ing)? denied",
+            r"(?i)\bspam\b|unsolicited",
+            r"(?i)mailbox (?:full|unavailable)",
+            r"(?i)échec",
+        ];
+        let haystacks = [
+            "550 5.7.1 RELAYING DENIED",
+            "nothing here",
+            "552 Mailbox full; user unknown, spam, unsolicited",
+            "ÉCHEC: mailbox unavailable",
+            "",
+        ];
+        let mut pre = Prefilter::new(patterns);
+        let scan = |pre: &Prefilter| -> Vec<Vec<usize>> {
+            haystacks
+                .iter()
+                .map(|h| pre.candidates(h).iter().collect())
+                .collect()
+        };
+        let by_nfa = scan(&pre);
+        assert!(
+            pre.dfa.get().is_none(),
+            "one ticket's text does not build the DFA"
+        );
+        pre.scanned = AtomicUsize::new(0);
+        pre.dfa_after = 1;
+        let by_dfa = scan(&pre);
+        assert!(pre.dfa.get().is_some());
+        assert_eq!(by_nfa, by_dfa);
     }
 
     #[test]

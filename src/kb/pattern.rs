@@ -236,3 +236,32 @@ impl FirstLines {
         found
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::kb::KnowledgeBase;
+    use std::collections::BTreeSet;
+
+    /// The build's table of prefilter literals (see [`crate::prefilter`])
+    /// holds exactly the patterns of the embedded knowledge base's groups:
+    /// a pattern the build script misses would be parsed on every start.
+    #[test]
+    fn build_computed_the_literals_of_every_embedded_pattern() {
+        let kb = KnowledgeBase::embedded().expect("the embedded rules load");
+        let grouped: BTreeSet<&str> = [kb.line_patterns(), kb.reply_patterns()]
+            .into_iter()
+            .flat_map(|g| g.patterns.iter().map(|p| p.as_str()))
+            .collect();
+        let built: BTreeSet<&str> = crate::prefilter::built_patterns().collect();
+        let missed: Vec<_> = grouped.difference(&built).collect();
+        let stale: Vec<_> = built.difference(&grouped).collect();
+        assert!(
+            missed.is_empty(),
+            "patterns build.rs did not find: {missed:#?}"
+        );
+        assert!(
+            stale.is_empty(),
+            "patterns build.rs found that no group holds: {stale:#?}"
+        );
+    }
+}
