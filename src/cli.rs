@@ -445,7 +445,14 @@ fn run_eval_sisimai(kb: &KnowledgeBase, args: EvalArgs) -> anyhow::Result<ExitCo
         )
     })?;
     let measurement = crate::sisimai::measure(kb, &dir)?;
-    print!("{}", measurement.render());
+    match args.format {
+        EvalFormat::Json => {
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &measurement.summary())?;
+            writeln!(out)?;
+        }
+        EvalFormat::Text => print!("{}", measurement.render()),
+    }
     let below = args
         .floor
         .is_some_and(|floor| measurement.record_rate() * 100.0 < floor);

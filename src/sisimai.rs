@@ -185,6 +185,93 @@ impl Measurement {
     }
 }
 
+/// The measurement as `eval --sisimai --format json` prints it.
+#[derive(Debug, serde::Serialize)]
+pub struct Summary<'a> {
+    pub files_read: usize,
+    pub records: Agreement,
+    pub files: Agreement,
+    /// Per expected reason: agreement, and what came out instead.
+    pub reasons: BTreeMap<String, ReasonRow>,
+    pub disagreeing: Vec<Disagreement<'a>>,
+    pub panics: Vec<Disagreement<'a>>,
+    /// Files no recipient of which got a reason but `undefined`/`onhold`.
+    pub unclassified: Vec<&'a str>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Agreement {
+    pub agreed: usize,
+    pub total: usize,
+    pub percent: f64,
+}
+
+impl Agreement {
+    fn of((agreed, total): (usize, usize)) -> Agreement {
+        Agreement {
+            agreed,
+            total,
+            percent: (pct(agreed, total) * 10.0).round() / 10.0,
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ReasonRow {
+    pub agreement: Agreement,
+    pub instead: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Disagreement<'a> {
+    pub path: &'a str,
+    pub expected: &'a [String],
+    pub got: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub panic: Option<&'a str>,
+}
+
+impl<'a> Disagreement<'a> {
+    fn of(f: &'a FileOutcome) -> Disagreement<'a> {
+        Disagreement {
+            path: &f.path,
+            expected: &f.expected,
+            got: &f.got,
+            panic: f.panic.as_deref(),
+        }
+    }
+}
+
+impl Measurement {
+    /// The same figures as [`Measurement::render`], as data.
+    pub fn summary(&self) -> Summary<'_> {
+        Summary {
+            files_read: self.files.len(),
+            records: Agreement::of(self.records()),
+            files: Agreement::of(self.file_agreement()),
+            reasons: self
+                .per_reason()
+                .into_iter()
+                .map(|(reason, (agreed, total, instead))| {
+                    let agreement = Agreement::of((agreed, total));
+                    (reason, ReasonRow { agreement, instead })
+                })
+                .collect(),
+            disagreeing: self
+                .labelled()
+                .filter(|f| !f.agrees())
+                .map(Disagreement::of)
+                .collect(),
+            panics: self.panics().into_iter().map(Disagreement::of).collect(),
+            unclassified: self
+                .unclassified()
+                .into_iter()
+                .map(|f| f.path.as_str())
+                .collect(),
+        }
+    }
+}
+
 fn pct(a: usize, t: usize) -> f64 {
     if t == 0 {
         0.0

@@ -93,3 +93,38 @@ fn a_missing_table_is_a_usage_error() {
         text(&out.stderr)
     );
 }
+
+/// `eval --sisimai` on a two-email corpus in Sisimai's layout: the text
+/// report and the JSON one carry the same figures, and the miss is listed.
+#[test]
+fn the_sisimai_measurement_prints_as_text_and_as_json() {
+    let dir = "tests/data/sisimai-mini";
+    let plain = mailtriage(&["eval", "--sisimai", dir]);
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    let json = mailtriage(&["eval", "--sisimai", dir, "--format", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let records = &report["records"];
+    let (agreed, total) = (
+        records["agreed"].as_u64().unwrap(),
+        records["total"].as_u64().unwrap(),
+    );
+    assert_eq!(total, 3, "{report}");
+    assert!(
+        text(&plain.stdout).contains(&format!("per record: {agreed}/{total} ")),
+        "{}",
+        text(&plain.stdout)
+    );
+    let listed: Vec<&str> = report["disagreeing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    // the DMA bounce is a spam refusal, labelled here as a filter's
+    assert_eq!(listed, ["emails/dma-blank-lines.eml"], "{report}");
+    assert_eq!(report["reasons"]["filtered"]["instead"]["spamdetected"], 1);
+    // a floor above what it reaches exits 1
+    let high = mailtriage(&["eval", "--sisimai", dir, "--floor", "99"]);
+    assert_eq!(high.status.code(), Some(1));
+}
