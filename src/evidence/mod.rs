@@ -456,7 +456,8 @@ fn strip_ansi(line: &str) -> String {
 }
 
 /// Whether `next` carries on the sentence `prev` broke off: `prev` is prose
-/// (words, no sentence or block end) and `next` starts in lower case, as
+/// (words, no sentence or block end) and `next` starts in lower case (or
+/// opens a parenthesis in lower case), as
 /// no log line, reply, header or command does.
 fn continues(prev: &str, next: &str) -> bool {
     const LONGEST: usize = 1000;
@@ -467,12 +468,21 @@ fn continues(prev: &str, next: &str) -> bool {
         .is_some_and(|c| c.is_alphanumeric() || matches!(c, ',' | '\'' | '"' | '(' | ')' | '-'));
     ends_mid_sentence
         && prev.trim_start().contains(' ')
-        && next.starts_with(|c: char| c.is_lowercase())
+        && next
+            .trim_start_matches('(')
+            .starts_with(|c: char| c.is_lowercase())
         && prev.len() + next.len() < LONGEST
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_parenthesis_opening_in_lower_case_continues_a_sentence() {
+        let e =
+            Evidence::from_text("only the mail with the wedding video\n(about 80 MB) is stuck\n");
+        assert_eq!(e.wrapped_pairs().len(), 1);
+    }
+
     #[test]
     fn wrapped_sentences_are_joined_and_logs_are_not() {
         let e = Evidence::from_text(
