@@ -1,6 +1,7 @@
 //! SMTP dialogues in the forms people paste (`S:`/`C:`, `<-`/`->`, swaks
-//! `<~`/`~>`, `<<<`/`>>>`, curl's `<`/`>`, raw telnet) and replies quoted in
-//! prose, logs and bounces.
+//! `<~`/`~>`, `<<<`/`>>>`, `<<`/`>>`, curl's `<`/`>`, PHPMailer's
+//! `SERVER -> CLIENT:`, Python smtplib's `send:`/`reply:`, raw telnet) and
+//! replies quoted in prose, logs and bounces.
 
 use super::redact::{self, SecretAt};
 use super::reply::{self, find_embedded, find_embedded_line, parse_reply_line, phase_hint};
