@@ -175,7 +175,8 @@ fn credentials_in(text: &str) -> Vec<String> {
                 .last()
                 .map(|w| w.trim_matches(|c| c == '\'' || c == '"'))
                 .unwrap_or("");
-            if !token.is_empty() {
+            // PHPMailer's debug output masks the line itself
+            if !token.is_empty() && !line.contains("[credentials hidden]") {
                 out.push(token.to_string());
                 let asked = b64
                     .decode(arg)

@@ -137,14 +137,18 @@ fn graph_draws_the_shipped_tree() {
     );
     assert!(
         dot.contains(
-            "\"auth-receive-check\" -> \"auth-backend-fault\" [label=\"receive_works = yes\"];"
+            "\"auth-receive-check\" -> \"auth-receive-works\" [label=\"receive_works = yes\"];"
         ),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"auth-receive-works\" -> \"auth-backend-fault\" [label=\"otherwise\"];"),
         "{dot}"
     );
     let mermaid = stdout(&mailtriage(&["rules", "graph", "--format", "mermaid"]));
     assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
     assert!(
-        mermaid.contains("n_auth_receive_check -->|\"receive_works = yes\"| n_auth_backend_fault"),
+        mermaid.contains("n_auth_receive_check -->|\"receive_works = yes\"| n_auth_receive_works"),
         "{mermaid}"
     );
 }

@@ -211,6 +211,15 @@ fn has_own_reply(e: &Evidence, recipient: Option<usize>) -> bool {
     })
 }
 
+/// Sentences wrapped over two lines, joined, with the first one each `Line`
+/// pattern matches.
+struct Wrapped {
+    /// 0-based index of each joined pair's first line.
+    starts: Vec<usize>,
+    texts: Vec<String>,
+    first: FirstLines,
+}
+
 /// What one ticket's signatures share: the first line each `Line` pattern
 /// matches, found by one scan of the knowledge base's set of them over the
 /// lines, and which reply-text patterns each reply matches, found by one
@@ -219,6 +228,9 @@ fn has_own_reply(e: &Evidence, recipient: Option<usize>) -> bool {
 pub struct Scan<'kb> {
     kb: &'kb KnowledgeBase,
     first_lines: Option<FirstLines>,
+    /// Wrapped sentences joined (`Evidence::wrapped_pairs`) and the first
+    /// one each `Line` pattern matches: tried when no single line matches.
+    wrapped: Option<Wrapped>,
     /// By item index: what the reply-text prefilter found in the reply's
     /// text and in the item's quote.
     replies: Vec<Option<(Scanned, Scanned)>>,
@@ -229,6 +241,7 @@ impl<'kb> Scan<'kb> {
         Scan {
             kb,
             first_lines: None,
+            wrapped: None,
             replies: Vec::new(),
         }
     }
@@ -237,12 +250,31 @@ impl<'kb> Scan<'kb> {
         self.kb
     }
 
-    /// The 0-based index of the first line `re` (a `Line` pattern) matches.
-    fn first_line(&mut self, e: &Evidence, re: &LazyRegex) -> Option<usize> {
+    /// The 0-based index of the first line `re` (a `Line` pattern) matches,
+    /// and whether it matched only with the next line joined to it (a
+    /// sentence wrapped over two lines).
+    fn first_line(&mut self, e: &Evidence, re: &LazyRegex) -> Option<(usize, bool)> {
         let group = self.kb.line_patterns();
-        self.first_lines
+        let single = self
+            .first_lines
             .get_or_insert_with(|| group.lines(&e.lines))
-            .get(re, &e.lines)
+            .get(re, &e.lines);
+        if let Some(no) = single {
+            return Some((no, false));
+        }
+        let wrapped = self.wrapped.get_or_insert_with(|| {
+            let (starts, texts): (Vec<usize>, Vec<String>) = e.wrapped_pairs().into_iter().unzip();
+            let first = group.lines(&texts);
+            Wrapped {
+                starts,
+                texts,
+                first,
+            }
+        });
+        wrapped
+            .first
+            .get(re, &wrapped.texts)
+            .map(|k| (wrapped.starts[k], true))
     }
 
     /// Whether `re` (a reply-text pattern) matches the reply's text or the
@@ -308,9 +340,14 @@ fn matches_in(
                         .is_none_or(|t| scan.reply_matches(index, item, &r.text, t))
             })
             .map(|(_, item)| vec![EvidenceRef::of_item(item)]),
-        CompiledMatcher::Line(re) => scan
-            .first_line(e, re)
-            .map(|i| vec![EvidenceRef::of_line(e, i + 1)]),
+        CompiledMatcher::Line(re) => scan.first_line(e, re).map(|(i, wrapped)| {
+            let mut found = EvidenceRef::of_line(e, i + 1);
+            if wrapped {
+                found.end_line = i + 2;
+                found.quote = format!("{} {}", found.quote, e.line(i + 2).trim());
+            }
+            vec![found]
+        }),
         CompiledMatcher::Field { name, value } => first(&|item| {
             let ItemKind::Field { name: n, value: v } = &item.kind else {
                 return false;
@@ -445,6 +482,25 @@ mod tests {
             recipients: vec![Recipient::default(), Recipient::default()],
             ..Evidence::default()
         }
+    }
+
+    #[test]
+    fn a_line_pattern_finds_a_sentence_wrapped_over_two_lines() {
+        let e = Evidence::from_text(
+            "Cannot Send Mail\nThe recipient \"b@example.org\" was rejected by the server because it does not\n  allow relaying.\n",
+        );
+        let m = CompiledMatcher::Line(crate::kb::LazyRegex::new("does not allow relaying"));
+        let refs = matches(&m, &e, None).expect("the wrapped wording is found");
+        assert_eq!((refs[0].line, refs[0].end_line), (2, 3));
+        assert!(refs[0].quote.ends_with("does not allow relaying."));
+        // a line matching on its own is cited alone
+        let m = CompiledMatcher::Line(crate::kb::LazyRegex::new("Cannot Send Mail"));
+        let refs = matches(&m, &e, None).expect("found");
+        assert_eq!((refs[0].line, refs[0].end_line), (1, 1));
+        // lines that are not one sentence are not joined
+        let e = Evidence::from_text("The server said no.\nallow relaying.\n");
+        let m = CompiledMatcher::Line(crate::kb::LazyRegex::new("no\\. allow"));
+        assert!(matches(&m, &e, None).is_none());
     }
 
     #[test]

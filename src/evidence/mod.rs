@@ -324,6 +324,24 @@ impl Evidence {
         self.lines.join("\n")
     }
 
+    /// Sentences a paste wrapped over two lines, joined with a space:
+    /// (0-based index of the first line, the joined text). Agents retype or
+    /// paste a program's pop-up wrapped at their own width ("... because it
+    /// does not / allow relaying."), so a wording can be cut in two.
+    pub fn wrapped_pairs(&self) -> Vec<(usize, String)> {
+        self.lines
+            .windows(2)
+            .enumerate()
+            .filter(|(_, pair)| continues(&pair[0], &pair[1]))
+            .map(|(i, pair)| {
+                (
+                    i,
+                    format!("{} {}", pair[0].trim_end(), pair[1].trim_start()),
+                )
+            })
+            .collect()
+    }
+
     pub fn replies(&self) -> impl Iterator<Item = (&Item, &Reply)> {
         self.items.iter().filter_map(|item| match &item.kind {
             ItemKind::Reply(reply) => Some((item, reply)),
@@ -437,8 +455,45 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
+/// Whether `next` carries on the sentence `prev` broke off: `prev` is prose
+/// (words, no sentence or block end) and `next` starts in lower case (or
+/// opens a parenthesis in lower case), as
+/// no log line, reply, header or command does.
+fn continues(prev: &str, next: &str) -> bool {
+    const LONGEST: usize = 1000;
+    let (prev, next) = (prev.trim_end(), next.trim_start());
+    let ends_mid_sentence = prev
+        .chars()
+        .last()
+        .is_some_and(|c| c.is_alphanumeric() || matches!(c, ',' | '\'' | '"' | '(' | ')' | '-'));
+    ends_mid_sentence
+        && prev.trim_start().contains(' ')
+        && next
+            .trim_start_matches('(')
+            .starts_with(|c: char| c.is_lowercase())
+        && prev.len() + next.len() < LONGEST
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_parenthesis_opening_in_lower_case_continues_a_sentence() {
+        let e =
+            Evidence::from_text("only the mail with the wedding video\n(about 80 MB) is stuck\n");
+        assert_eq!(e.wrapped_pairs().len(), 1);
+    }
+
+    #[test]
+    fn wrapped_sentences_are_joined_and_logs_are_not() {
+        let e = Evidence::from_text(
+            "  The recipient \"b@example.org\" was rejected by the server because it does not\n  allow relaying.\nApr 17 10:02:11 mx1 postfix/smtp[20931]: 4VLk2b: to=<b@example.org>\nstatus=sent (250 ok)\nThe server responded:\n  relay denied\n",
+        );
+        assert_eq!(
+            e.wrapped_pairs(),
+            vec![(0, "  The recipient \"b@example.org\" was rejected by the server because it does not allow relaying.".to_string())]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -487,6 +487,15 @@ const PROSE_WORDS: &[&str] = &[
     "needed",
     "missing",
     "empty",
+    "in",
+    "on",
+    "there",
+    "stored",
+    "entered",
+    "typed",
+    "blank",
+    "a",
+    "an",
 ];
 
 /// `Mail-From:a@b` in a header without its space: a header name, not a user.
@@ -839,6 +848,12 @@ mod tests {
         );
         assert_eq!(r.lines[1], "next line stays");
         assert_eq!(r.lines[2], "the password is correct, they say");
+        assert!(r.secrets.is_empty());
+        let r = redact(
+            "Password is in the new config, he says.\nthe password is stored in the keychain",
+        );
+        assert_eq!(r.lines[0], "Password is in the new config, he says.");
+        assert_eq!(r.lines[1], "the password is stored in the keychain");
         assert!(r.secrets.is_empty());
     }
 

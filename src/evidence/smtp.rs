@@ -1,6 +1,7 @@
 //! SMTP dialogues in the forms people paste (`S:`/`C:`, `<-`/`->`, swaks
-//! `<~`/`~>`, `<<<`/`>>>`, curl's `<`/`>`, raw telnet) and replies quoted in
-//! prose, logs and bounces.
+//! `<~`/`~>`, `<<<`/`>>>`, `<<`/`>>`, curl's `<`/`>`, PHPMailer's
+//! `SERVER -> CLIENT:`, Python smtplib's `send:`/`reply:`, raw telnet) and
+//! replies quoted in prose, logs and bounces.
 
 use super::redact::{self, SecretAt};
 use super::reply::{self, find_embedded, find_embedded_line, parse_reply_line, phase_hint};
@@ -43,7 +44,10 @@ fn split_prefix(line: &str) -> (Option<Dir>, &str) {
         }
         _ => trimmed,
     };
-    const PREFIXES: [(&str, Dir); 20] = [
+    if let Some(found) = python_debug(trimmed) {
+        return found;
+    }
+    const PREFIXES: [(&str, Dir); 22] = [
         // PHPMailer's debug output
         ("SERVER -> CLIENT:", Dir::Server),
         ("CLIENT -> SERVER:", Dir::Client),
@@ -52,6 +56,9 @@ fn split_prefix(line: &str) -> (Option<Dir>, &str) {
         ("TX:", Dir::Client),
         ("<<<", Dir::Server),
         (">>>", Dir::Client),
+        // devices' and libraries' logs: `[SMTP] << 220 ...`, `>> EHLO ...`
+        ("<<", Dir::Server),
+        (">>", Dir::Client),
         // swaks marks an error reply with `*`: `<**` plain, `<-*`/`<~*` in newer versions and TLS
         ("<**", Dir::Server),
         ("<-*", Dir::Server),
@@ -70,14 +77,63 @@ fn split_prefix(line: &str) -> (Option<Dir>, &str) {
     ];
     for (prefix, dir) in PREFIXES {
         if let Some(rest) = trimmed.strip_prefix(prefix) {
-            // a single `<`/`>` counts only as curl's `< 250 ok`, not `<a@b>`
-            if prefix.len() == 1 && !rest.starts_with(' ') {
+            // `<`/`>` and `<<`/`>>` count only before a space: curl's
+            // `< 250 ok`, not `<a@b>` or a shell's `<<EOF`
+            if prefix.len() <= 2
+                && prefix.chars().all(|c| c == '<' || c == '>')
+                && !rest.starts_with(' ')
+            {
                 continue;
             }
             return (Some(dir), rest.trim_start());
         }
     }
     (None, trimmed)
+}
+
+/// Whether a line of a 250 reply is an SMTP service extension keyword
+/// (RFC 5321 and the registered extensions a server lists after EHLO).
+fn is_ehlo_keyword(text: &str) -> bool {
+    const KEYWORDS: [&str; 14] = [
+        "PIPELINING",
+        "SIZE",
+        "STARTTLS",
+        "AUTH",
+        "8BITMIME",
+        "ENHANCEDSTATUSCODES",
+        "DSN",
+        "SMTPUTF8",
+        "CHUNKING",
+        "ETRN",
+        "BINARYMIME",
+        "DELIVERBY",
+        "REQUIRETLS",
+        "VRFY",
+    ];
+    let word = text.split([' ', '=']).next().unwrap_or("");
+    KEYWORDS.iter().any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// Python smtplib's debug output (`set_debuglevel`): `send: 'ehlo me\r\n'`
+/// and `reply: b'250-STARTTLS\r\n'` carry one line of the dialogue as a
+/// Python literal; `reply: retcode (250); Msg: ...` repeats a whole reply and
+/// is the library's remark.
+fn python_debug(line: &str) -> Option<(Option<Dir>, &str)> {
+    let (dir, rest) = if let Some(rest) = line.strip_prefix("reply:") {
+        (Dir::Server, rest.trim_start())
+    } else if let Some(rest) = line.strip_prefix("send:") {
+        (Dir::Client, rest.trim_start())
+    } else {
+        return None;
+    };
+    if rest.starts_with("retcode (") {
+        return Some((Some(Dir::Info), rest));
+    }
+    let rest = rest.strip_prefix('b').unwrap_or(rest);
+    let quote = rest.chars().next().filter(|&c| c == '\'' || c == '"')?;
+    let inner = &rest[1..rest.rfind(quote).filter(|&end| end > 0)?];
+    let inner = inner.trim_end_matches("\\n").trim_end_matches("\\r");
+    Some((Some(dir), inner))
 }
 
 static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
@@ -295,6 +351,14 @@ impl Dialogue<'_> {
                 phase = hinted;
             }
         }
+        // a multi-line 250 listing extension keywords answers an EHLO, even
+        // when the paste left the command out (library debug output often does)
+        if matches!(phase, Phase::Greeting | Phase::Unknown)
+            && p.code == 250
+            && p.texts.iter().skip(1).any(|t| is_ehlo_keyword(t))
+        {
+            phase = Phase::Ehlo;
+        }
         if phase == Phase::Ehlo && (200..300).contains(&p.code) {
             for (offset, text) in p.texts.iter().enumerate().skip(1) {
                 self.capability(p.first + offset, text);
@@ -404,11 +468,26 @@ impl Dialogue<'_> {
                 if !(continued && line.code == code) {
                     break;
                 }
-                continued = line.continued;
+                continued = folded_markers(body, code).unwrap_or(line.continued);
                 joined.push(' ');
-                joined.push_str(reply::strip_leading_status(line.rest));
+                joined.push_str(&without_markers(
+                    reply::strip_leading_status(line.rest),
+                    code,
+                ));
                 last += 1;
                 continue;
+            }
+            // Postfix folds a multi-line reply into one paragraph: an
+            // indented line that carries more `550-5.7.26` markers of the
+            // same code is more of the same reply, not a new one
+            if continued && next.starts_with([' ', '\t']) && !INTRODUCER.is_match(next) {
+                if let Some(goes_on) = folded_markers(body, code) {
+                    continued = goes_on;
+                    joined.push(' ');
+                    joined.push_str(&without_markers(body, code));
+                    last += 1;
+                    continue;
+                }
             }
             // a report's tag naming the command the reply answered, on the
             // line under it (Yahoo's `[RCPT_TO]`): the reply ends with it
@@ -601,6 +680,33 @@ fn is_phase_tag(body: &str) -> bool {
     TAG.is_match(body) && phase_hint(body).is_some()
 }
 
+/// A reply marker (`550-5.7.26`, `550 5.7.26`): code, separator, status.
+static MARKER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b([2-5]\d\d)([- ])[245]\.\d{1,3}\.\d{1,3}\b").unwrap());
+
+/// For a line of a folded multi-line reply: whether the markers of reply
+/// `code` on it (`550-5.7.26 ... 550 5.7.26`) end with one that says more
+/// lines follow. None when the line carries no marker of that code.
+fn folded_markers(body: &str, code: u16) -> Option<bool> {
+    MARKER
+        .captures_iter(body)
+        .filter(|c| c[1].parse::<u16>().ok() == Some(code))
+        .last()
+        .map(|c| &c[2] == "-")
+}
+
+/// The line without the reply markers of `code` a fold left in it.
+fn without_markers(body: &str, code: u16) -> String {
+    let text = MARKER.replace_all(body, |c: &regex::Captures| {
+        if c[1].parse::<u16>().ok() == Some(code) {
+            String::new()
+        } else {
+            c[0].to_string()
+        }
+    });
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A folded continuation: indented, not blank, not a new reply or field.
 fn continues_quote(next: &str) -> bool {
     next.starts_with([' ', '\t'])
@@ -641,6 +747,64 @@ mod tests {
         assert_eq!(got[0].1, Phase::Greeting);
         assert_eq!(got[1].1, Phase::Ehlo);
         assert_eq!(got[3], (550, Phase::Rcpt, "5.1.1".to_string()));
+    }
+
+    #[test]
+    fn a_folded_multi_line_reply_with_markers_mid_line_is_one_reply() {
+        let text = "<b@example.org>: host aspmx.l.google.com[192.0.2.27] said:\n    550-5.7.26 This mail has been blocked because the sender is\n    unauthenticated. 550-5.7.26 Gmail requires all senders to authenticate\n    with either SPF or DKIM. 550-5.7.26  Authentication results:\n    550-5.7.26  DKIM = did not pass 550-5.7.26  SPF [example.com]\n    with ip: [192.0.2.22] = did not pass 550 5.7.26 - gsmtp (in reply to end of DATA\n    command)\n";
+        let e = Evidence::from_text(text);
+        let all: Vec<_> = e.replies().collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        let (item, reply) = all[0];
+        assert_eq!((item.line, item.end_line), (1, 7));
+        assert_eq!(reply.phase, Phase::Message);
+        assert!(reply
+            .text
+            .contains("sender is unauthenticated. Gmail requires"));
+        assert!(reply
+            .text
+            .contains("SPF [example.com] with ip: [192.0.2.22] = did not pass"));
+        assert!(!reply.text.contains("550-"));
+        // a different code on the next line is another reply
+        assert_eq!(
+            folded_markers("unauthenticated. 421-4.7.0 try later", 550),
+            None
+        );
+    }
+
+    #[test]
+    fn double_angle_markers_are_directions() {
+        let got = replies("[SMTP] connect 192.0.2.12:25 ok\n[SMTP] << 220 mail.example.com ESMTP\n[SMTP] >> EHLO MFP_3F_Accounting\n[SMTP] << 501 5.5.4 Invalid domain name\n");
+        assert_eq!(got[1], (501, Phase::Ehlo, "5.5.4".to_string()));
+        // a shell here-document is no marker
+        assert_eq!(split_prefix("cat <<EOF").0, None);
+    }
+
+    #[test]
+    fn an_ehlo_answer_without_its_command_is_read_as_one() {
+        let e = Evidence::from_text("reply: b'250-smtp.example.net\\r\\n'\nreply: b'250-STARTTLS\\r\\n'\nreply: b'250 8BITMIME\\r\\n'\n");
+        assert!(e.items.iter().any(
+            |i| matches!(&i.kind, ItemKind::Capability { keyword, .. } if keyword == "STARTTLS")
+        ));
+        // a lone 250 is no EHLO answer
+        let e = Evidence::from_text("250-mx.example.org\n250 ok, queued as 4VtQ2k\n");
+        assert!(!e
+            .items
+            .iter()
+            .any(|i| matches!(&i.kind, ItemKind::Capability { .. })));
+    }
+
+    #[test]
+    fn python_smtplib_debug_is_a_dialogue() {
+        let text = "send: 'ehlo [127.0.1.1]\\r\\n'\nreply: b'250-smtp.example.net\\r\\n'\nreply: b'250-STARTTLS\\r\\n'\nreply: b'250 8BITMIME\\r\\n'\nreply: retcode (250); Msg: b'smtp.example.net\\nSTARTTLS\\n8BITMIME'\nsend: 'MAIL FROM:<a@example.com>\\r\\n'\nreply: b'530 5.7.0 Must issue a STARTTLS command first\\r\\n'\n";
+        let e = Evidence::from_text(text);
+        assert!(e.items.iter().any(
+            |i| matches!(&i.kind, ItemKind::Capability { keyword, .. } if keyword == "STARTTLS")
+        ));
+        let got = replies(text);
+        assert_eq!(got.last(), Some(&(530, Phase::Mail, "5.7.0".to_string())));
+        // the library's summary line is no second reply
+        assert_eq!(got.len(), 2);
     }
 
     #[test]
