@@ -19,12 +19,11 @@ const GOOD_LEN: usize = 5;
 /// Strings (lower-case ASCII) one of which every match of `pattern` contains,
 /// ignoring ASCII case; None when there is no such set worth using.
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .ok()?;
+    // The ASCII reading, which is how the pattern runs on ASCII text; a
+    // pattern with a non-ASCII character in a class (`[äa]`) has none, and
+    // is read with Unicode rules instead: its literals hold for the Unicode
+    // form, which matches what the ASCII form does on ASCII text.
+    let hir = parse(pattern, false).or_else(|| parse(pattern, true))?;
     let set = match required(&hir) {
         Req::Exact(set) | Req::Need(set) => set,
         Req::Nothing => return None,
@@ -42,6 +41,15 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
         })
         .collect();
     Some(dedup(cut))
+}
+
+fn parse(pattern: &str, unicode: bool) -> Option<Hir> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(unicode)
+        .utf8(unicode)
+        .build()
+        .parse(pattern)
+        .ok()
 }
 
 /// What any match of an expression must be or contain.
@@ -205,9 +213,14 @@ fn class_bytes(class: &Class) -> Option<Vec<u8>> {
         Class::Unicode(c) => {
             for r in c.ranges() {
                 for ch in r.start()..=r.end() {
-                    if !ch.is_ascii() {
-                        return None;
-                    }
+                    // Unicode `(?i)` adds the Kelvin sign to k and the long
+                    // s to s; the prefilter folds both in the haystack
+                    let ch = match ch {
+                        '\u{212A}' => 'k',
+                        '\u{17F}' => 's',
+                        ch if ch.is_ascii() => ch,
+                        _ => return None,
+                    };
                     bytes.push((ch as u8).to_ascii_lowercase());
                     if bytes.len() > 16 {
                         return None;
@@ -260,6 +273,22 @@ mod tests {
         assert_eq!(
             lits(r"(?:alpha|bravo|charlie) .* deliver"),
             Some(vec![" deliver".into()])
+        );
+    }
+
+    #[test]
+    fn a_pattern_with_non_ascii_in_a_class_is_read_with_unicode_rules() {
+        // no ASCII reading: `[äa]` holds a character outside ASCII
+        assert_eq!(
+            lits(r"(?i)\bpasswor[dt]\b.{0,25}ge[äa]ndert"),
+            Some(vec!["ndert".into()])
+        );
+        // the Kelvin sign and the long s of Unicode `(?i)` read as k and s
+        assert_eq!(lits(r"(?i)\bmask\b.{0,9}[éè]"), Some(vec!["mask".into()]));
+        // a case-insensitive non-ASCII letter ends a literal run
+        assert_eq!(
+            lits(r"(?i)pi[eè]ces? jointes?"),
+            Some(vec![" jointe".into()])
         );
     }
 }
