@@ -352,8 +352,17 @@ fn read_list<T: DeserializeOwned>(
 }
 
 /// Finds where each `id: "..."` stands in a file, in order of appearance.
+///
+/// Entries come in file order, so each search starts where the last one
+/// ended and the line count carries on from there (searching from the top
+/// each time made loading quadratic in a file's length).
 pub(super) struct Locator<'f> {
     file: &'f SourceFile,
+    /// Where the next id is looked for.
+    from: usize,
+    /// The line (1-based) that starts at `line_start`, where the last id stood.
+    line: usize,
+    line_start: usize,
     seen: std::collections::HashMap<String, usize>,
 }
 
@@ -361,6 +370,9 @@ impl<'f> Locator<'f> {
     fn new(file: &'f SourceFile) -> Self {
         Locator {
             file,
+            from: 0,
+            line: 1,
+            line_start: 0,
             seen: Default::default(),
         }
     }
@@ -368,16 +380,30 @@ impl<'f> Locator<'f> {
     fn next(&mut self, id: &str) -> Origin {
         let nth = self.seen.entry(id.to_string()).or_insert(0);
         let needle = format!("\"{id}\"");
-        let offset = find_id_field(&self.file.text, &needle, *nth).unwrap_or(0);
+        let text = &self.file.text;
+        let ahead = find_id_field(text, &needle, 0, self.from);
+        let offset = ahead
+            .or_else(|| find_id_field(text, &needle, *nth, 0))
+            .unwrap_or(0);
         *nth += 1;
-        position(&self.file.path, &self.file.text, offset)
+        if ahead.is_none() {
+            return position(&self.file.path, text, offset);
+        }
+        let skipped = &text[self.line_start..offset];
+        if let Some(last) = skipped.rfind('\n') {
+            self.line += skipped.matches('\n').count();
+            self.line_start += last + 1;
+        }
+        self.from = offset + needle.len();
+        let col = text[self.line_start..offset].chars().count() + 1;
+        origin(&self.file.path, self.line, col)
     }
 }
 
-/// The offset of the `nth` occurrence of `needle` directly after `id:`.
-fn find_id_field(text: &str, needle: &str, nth: usize) -> Option<usize> {
+/// The offset of the `nth` occurrence of `needle` directly after `id:`, at
+/// or after byte `from`.
+fn find_id_field(text: &str, needle: &str, nth: usize, mut from: usize) -> Option<usize> {
     let mut count = 0;
-    let mut from = 0;
     while let Some(found) = text[from..].find(needle) {
         let at = from + found;
         let before = text[..at].trim_end();
@@ -676,6 +702,33 @@ mod tests {
             (loc.next("a").line, loc.next("b").line, loc.next("a").line),
             (2, 3, 4)
         );
+    }
+
+    /// Every entry of the shipped rules is located on the line (and at the
+    /// column) where its `id: "..."` stands.
+    #[test]
+    fn every_shipped_entry_is_located_at_its_id() {
+        for file in embedded_sources() {
+            let ids: Vec<(usize, String)> = file
+                .text
+                .match_indices("id: \"")
+                .map(|(at, _)| {
+                    let rest = &file.text[at + 5..];
+                    (at + 4, rest[..rest.find('"').unwrap()].to_string())
+                })
+                .collect();
+            let mut loc = Locator::new(&file);
+            for (at, id) in ids {
+                let found = loc.next(&id);
+                let want = position(&file.path, &file.text, at);
+                assert_eq!(
+                    (found.line, found.col),
+                    (want.line, want.col),
+                    "{}: {id}",
+                    file.path
+                );
+            }
+        }
     }
 
     /// Catastrophic for a backtracking engine (exponential in the run of
