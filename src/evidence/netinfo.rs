@@ -130,7 +130,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c| connect(cap(c, "host"), port_of(c), ConnectResult::Failed),
         ),
         (
-            r"(?i)^(?:telnet:|\*\*\*|connect:|.*?connect\(\)|.*IO::Socket\S*:\s*connect:|Ncat:)\s*(?:Unable to connect to remote host:\s*)?(?P<why>(?:Connection|Operation) timed out|timeout|Connection refused|No route to host|Network is unreachable|Connection reset by peer)",
+            r"(?i)^(?:telnet:|\*\*\*|connect:|.*?connect\(\)|.*IO::Socket\S*:\s*connect:|Ncat:)\s*(?:Unable to connect to remote host:\s*|connect to address \S+:\s*)?(?P<why>(?:Connection|Operation) timed out|timeout|Connection refused|No route to host|Network is unreachable|Connection reset by peer)",
             |c| connect("", None, result_of(cap(c, "why"))),
         ),
         (
@@ -332,6 +332,21 @@ pub(crate) mod tests {
             .map(|i| i.kind)
             .filter(|k| !matches!(k, ItemKind::Reply(_)))
             .collect()
+    }
+
+    #[test]
+    fn telnet_naming_the_address_it_failed_is_a_failed_connect() {
+        let k = kinds("$ telnet smtp.example.com 25\nTrying 192.0.2.10...\ntelnet: connect to address 192.0.2.10: Connection refused\n");
+        assert!(
+            k.iter().any(|i| matches!(
+                i,
+                ItemKind::Connect {
+                    result: ConnectResult::Refused,
+                    ..
+                }
+            )),
+            "{k:?}"
+        );
     }
 
     #[test]
