@@ -7,6 +7,7 @@ use super::redact::{self, SecretAt};
 use super::reply::{self, find_embedded, find_embedded_line, parse_reply_line, phase_hint};
 use super::{Evidence, ItemKind, Phase, Reply};
 use regex::Regex;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -442,13 +443,13 @@ impl Dialogue<'_> {
             None
         };
         let code_inferred = status_only.is_some();
-        let found = found.map(|r| (r.code, r.continued, r.rest));
+        let found = found.map(|r| (r.code, r.continued, Cow::Borrowed(r.rest)));
         let Some((code, mut continued, rest)) =
             found.or(status_only.map(|(code, rest)| (code, false, rest)))
         else {
             return no + 1;
         };
-        let mut joined = rest.to_string();
+        let mut joined = rest.into_owned();
         while last - no < MAX_QUOTED_LINES {
             let mut next = self.evidence.line(last + 1);
             // some reports write a blank line after each line of a reply
