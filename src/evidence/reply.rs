@@ -239,6 +239,38 @@ pub fn find_status_reply(line: &str) -> Option<(u16, Cow<'_, str>)> {
     ))
 }
 
+/// qmail-send's log of a delivery's outcome (`delivery 12: failure:
+/// Remote_host_said:_550_5.1.1_..._User_unknown/Giving_up_on_192.0.2.3./`),
+/// where the report's spaces are written as `_` and its line ends as `/`.
+static QMAIL_DELIVERY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bdelivery \d+: (?:failure|deferral): (\S+)\s*$").unwrap());
+
+static QMAIL_STATUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\(#([45])\.\d{1,3}\.\d{1,3}\)").unwrap());
+
+/// The report of a qmail-send `failure`/`deferral` log line in plain words:
+/// `_` back to spaces, `/` line ends joined by a space.
+pub fn qmail_delivery_report(line: &str) -> Option<String> {
+    let caps = QMAIL_DELIVERY.captures(line)?;
+    let report = caps[1]
+        .split('/')
+        .filter(|part| !part.is_empty())
+        .map(|part| part.replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!report.is_empty()).then_some(report)
+}
+
+/// qmail's own reason carries its status as `(#4.4.1)` and no reply code:
+/// the code is inferred from the status class; returns it and the text with
+/// the status in front.
+pub fn qmail_status_reply(report: &str) -> Option<(u16, String)> {
+    let caps = QMAIL_STATUS.captures(report)?;
+    let status = caps.get(0)?.as_str().trim_matches(['(', ')', '#']);
+    let text = report.replace(caps.get(0)?.as_str(), "");
+    Some((class_code(&caps[1]), format!("{status} {}", text.trim())))
+}
+
 /// Words a report puts before the command a reply answered: Postfix's
 /// "in reply to", Exim's "after", DragonFly's "did not like our", a
 /// transcript's `>>>`.
@@ -488,6 +520,34 @@ mod tests {
         assert!(
             rest.starts_with("5.1.10 RESOLVER.ADR.RecipientNotFound"),
             "{rest}"
+        );
+    }
+
+    #[test]
+    fn qmail_send_delivery_lines_read_in_plain_words() {
+        let report = qmail_delivery_report(
+            "@400000006560a1b2c3d4e600 delivery 12: failure: 192.0.2.3_does_not_like_recipient./Remote_host_said:_550_5.1.1_<b@example.org>..._User_unknown/Giving_up_on_192.0.2.3./",
+        )
+        .unwrap();
+        assert_eq!(
+            report,
+            "192.0.2.3 does not like recipient. Remote host said: 550 5.1.1 <b@example.org>... User unknown Giving up on 192.0.2.3."
+        );
+        assert_eq!(find_embedded(&report).unwrap().0, 550);
+        let report = qmail_delivery_report(
+            "delivery 7: deferral: Sorry,_I_wasn't_able_to_establish_an_SMTP_connection._(#4.4.1)/",
+        )
+        .unwrap();
+        assert_eq!(
+            qmail_status_reply(&report),
+            Some((
+                450,
+                "4.4.1 Sorry, I wasn't able to establish an SMTP connection.".to_string()
+            ))
+        );
+        assert!(qmail_delivery_report("delivery 7: success: did_0+0+1/").is_none());
+        assert!(
+            qmail_delivery_report("starting delivery 7: msg 12 to remote b@example.org").is_none()
         );
     }
 }

@@ -414,6 +414,9 @@ impl Dialogue<'_> {
     /// further lines of a multi-line reply (`550-...`) are joined, so a phase
     /// named at its end (`(in reply to end of DATA\n command)`) is read.
     fn quoted(&mut self, no: usize, text: &str) -> usize {
+        // qmail-send's log writes the report with `_` for spaces
+        let qmail = reply::qmail_delivery_report(text);
+        let text = qmail.as_deref().unwrap_or(text);
         if let Some(phase) = phase_hint(text) {
             self.hinted = Some((phase, no));
         }
@@ -437,10 +440,12 @@ impl Dialogue<'_> {
             None => (None, no),
         };
         // "The mail server responded: 5.7.520 ..." names a status but no code
-        let status_only = if found.is_none() {
-            reply::find_status_reply(text)
-        } else {
+        let status_only = if found.is_some() {
             None
+        } else if qmail.is_some() {
+            reply::qmail_status_reply(text).map(|(code, rest)| (code, Cow::Owned(rest)))
+        } else {
+            reply::find_status_reply(text)
         };
         let code_inferred = status_only.is_some();
         let found = found.map(|r| (r.code, r.continued, Cow::Borrowed(r.rest)));
