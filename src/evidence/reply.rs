@@ -4,6 +4,7 @@
 use super::{Phase, Status};
 use crate::prefilter::Prefilter;
 use regex::Regex;
+use std::borrow::Cow;
 use std::sync::{LazyLock, OnceLock};
 
 /// A reply line: `code`, whether more lines follow (`250-`), and the rest.
@@ -103,7 +104,7 @@ static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
 /// A report may open a quote between the two (Amazon SES's
 /// `Unknown address error 550-'5.7.1 <a@b>... Access denied'`).
 static CODE_WITH_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s"'(\[:,.;])(([245])[0-5]\d)([ -])['"]?(([245])\.\d{1,3}\.\d{1,3}\b.*)$"#)
+    Regex::new(r#"(?:^|[\s"'(\[:,.;=])(([245])[0-5]\d)([ -])['"]?(([245])\.\d{1,3}\.\d{1,3}\b.*)$"#)
         .unwrap()
 });
 
@@ -176,18 +177,98 @@ static STATUS_REPLY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:said|responded|response was|replied|returned|error):\s*'?([245])\.\d{1,3}\.\d{1,3}\b").unwrap()
 });
 
-/// A reply quoted with its enhanced status but no reply code
-/// (`The mail server responded: 5.7.520 ...`): the code is inferred from the
-/// status class (550, 450, 250); returns it and the text from the status on.
-pub fn find_status_reply(line: &str) -> Option<(u16, &str)> {
-    let caps = STATUS_REPLY.captures(line)?;
-    let code = match &caps[1] {
+/// A JSON event record's text field that opens with a status but no code
+/// (Mailgun's `"message": "5.1.1 The email account ..."` next to a separate
+/// `"code": 550`).
+static JSON_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)"(?:message|reason|response|description|details|diagnostic-?code|error)"\s*:\s*"\s*(?:smtp;\s*)?([245])\.\d{1,3}\.\d{1,3}\b"#).unwrap()
+});
+
+/// An MTA log line that gives the delivery status apart from its text and no
+/// reply code: Sendmail's `dsn=5.1.1, stat=User unknown`, Postfix's
+/// `dsn=4.7.4, status=deferred (TLS is required, ...)`.
+static LOG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bdsn=([45])\.\d{1,3}\.\d{1,3}\b.*?\bstat(?:us)?=(.+)$").unwrap()
+});
+
+static LOG_STATUS_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bdsn=([45]\.\d{1,3}\.\d{1,3})\b").unwrap());
+
+fn class_code(class: &str) -> u16 {
+    match class {
         "5" => 550,
         "4" => 450,
         _ => 250,
-    };
-    let start = caps.get(1)?.start();
-    Some((code, line[start..].trim()))
+    }
+}
+
+/// A reply quoted with its enhanced status but no reply code
+/// (`The mail server responded: 5.7.520 ...`, a JSON event's
+/// `"message": "5.1.1 ..."`, a log's `dsn=5.1.1, stat=User unknown`): the
+/// code is inferred from the status class (550, 450, 250); returns it and the
+/// text from the status on.
+pub fn find_status_reply(line: &str) -> Option<(u16, Cow<'_, str>)> {
+    if let Some(caps) = STATUS_REPLY.captures(line) {
+        let start = caps.get(1)?.start();
+        return Some((class_code(&caps[1]), Cow::Borrowed(line[start..].trim())));
+    }
+    if let Some(caps) = JSON_STATUS.captures(line) {
+        let start = caps.get(1)?.start();
+        let rest = &line[start..];
+        // the value ends at its closing quote
+        let end = rest.find('"').unwrap_or(rest.len());
+        return Some((class_code(&caps[1]), Cow::Borrowed(rest[..end].trim())));
+    }
+    let caps = LOG_STATUS.captures(line)?;
+    let status = LOG_STATUS_VALUE.captures(line)?;
+    let mut text = caps.get(2)?.as_str().trim();
+    // Postfix: `status=deferred (text)`; Sendmail's `stat=` is the text itself
+    if let Some(open) = text.find(" (") {
+        let word = &text[..open];
+        if word.chars().all(|c| c.is_ascii_alphabetic()) {
+            text = text[open + 2..].trim_end();
+            text = text.strip_suffix(')').unwrap_or(text);
+        }
+    }
+    if text.is_empty() {
+        return None;
+    }
+    Some((
+        class_code(&caps[1]),
+        Cow::Owned(format!("{} {text}", &status[1])),
+    ))
+}
+
+/// qmail-send's log of a delivery's outcome (`delivery 12: failure:
+/// Remote_host_said:_550_5.1.1_..._User_unknown/Giving_up_on_192.0.2.3./`),
+/// where the report's spaces are written as `_` and its line ends as `/`.
+static QMAIL_DELIVERY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bdelivery \d+: (?:failure|deferral): (\S+)\s*$").unwrap());
+
+static QMAIL_STATUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\(#([45])\.\d{1,3}\.\d{1,3}\)").unwrap());
+
+/// The report of a qmail-send `failure`/`deferral` log line in plain words:
+/// `_` back to spaces, `/` line ends joined by a space.
+pub fn qmail_delivery_report(line: &str) -> Option<String> {
+    let caps = QMAIL_DELIVERY.captures(line)?;
+    let report = caps[1]
+        .split('/')
+        .filter(|part| !part.is_empty())
+        .map(|part| part.replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!report.is_empty()).then_some(report)
+}
+
+/// qmail's own reason carries its status as `(#4.4.1)` and no reply code:
+/// the code is inferred from the status class; returns it and the text with
+/// the status in front.
+pub fn qmail_status_reply(report: &str) -> Option<(u16, String)> {
+    let caps = QMAIL_STATUS.captures(report)?;
+    let status = caps.get(0)?.as_str().trim_matches(['(', ')', '#']);
+    let text = report.replace(caps.get(0)?.as_str(), "");
+    Some((class_code(&caps[1]), format!("{status} {}", text.trim())))
 }
 
 /// Words a report puts before the command a reply answered: Postfix's
@@ -386,6 +467,87 @@ mod tests {
         assert_eq!(
             phase_hint("550 5.2.1 <a@example.org>... User Unknown [RCPT_TO]"),
             Some(Phase::Rcpt)
+        );
+    }
+
+    #[test]
+    fn status_only_replies_in_logs_and_event_records() {
+        // Sendmail: the status and the text are separate fields
+        let (code, text) = find_status_reply(
+            "sm-mta[1]: 2AK: to=<b@example.org>, delay=00:00:01, mailer=esmtp, relay=mx.example.org. [192.0.2.4], dsn=5.1.1, stat=User unknown",
+        )
+        .unwrap();
+        assert_eq!((code, text.as_ref()), (550, "5.1.1 User unknown"));
+        let (code, text) = find_status_reply(
+            "sm-mta[1]: 2AK: to=<b@example.org>, dsn=4.0.0, stat=Deferred: Connection timed out with mx.example.org.",
+        )
+        .unwrap();
+        assert_eq!(code, 450);
+        assert_eq!(
+            text,
+            "4.0.0 Deferred: Connection timed out with mx.example.org."
+        );
+        // Postfix: the text is in parentheses after the status word
+        let (code, text) = find_status_reply(
+            "postfix/smtp[1]: 9A: to=<b@example.org>, relay=none, dsn=4.4.2, status=deferred (lost connection with mx.example.org[192.0.2.9] while receiving the initial server greeting)",
+        )
+        .unwrap();
+        assert_eq!(code, 450);
+        assert_eq!(text, "4.4.2 lost connection with mx.example.org[192.0.2.9] while receiving the initial server greeting");
+        // a delivered message is no failure to infer
+        assert!(find_status_reply("to=<b@example.org>, dsn=2.0.0, stat=Sent (ok)").is_none());
+        // Mailgun: the code and the message are separate JSON fields
+        let (code, text) = find_status_reply(
+            r#"    "message": "5.1.1 The email account that you tried to reach does not exist.","#,
+        )
+        .unwrap();
+        assert_eq!(code, 550);
+        assert_eq!(
+            text,
+            "5.1.1 The email account that you tried to reach does not exist."
+        );
+        assert!(find_status_reply(r#""message": "Queued. Thank you.""#).is_none());
+    }
+
+    #[test]
+    fn exchange_tracking_fields_quote_a_reply() {
+        // Get-MessageTrace / message tracking: LED= holds the last error
+        let (code, rest) = find_embedded(
+            "Detail : Reason: [{LED=550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup};{MSG=};{FQDN=};{IP=};{LRT=}]",
+        )
+        .unwrap();
+        assert_eq!(code, 550);
+        assert!(
+            rest.starts_with("5.1.10 RESOLVER.ADR.RecipientNotFound"),
+            "{rest}"
+        );
+    }
+
+    #[test]
+    fn qmail_send_delivery_lines_read_in_plain_words() {
+        let report = qmail_delivery_report(
+            "@400000006560a1b2c3d4e600 delivery 12: failure: 192.0.2.3_does_not_like_recipient./Remote_host_said:_550_5.1.1_<b@example.org>..._User_unknown/Giving_up_on_192.0.2.3./",
+        )
+        .unwrap();
+        assert_eq!(
+            report,
+            "192.0.2.3 does not like recipient. Remote host said: 550 5.1.1 <b@example.org>... User unknown Giving up on 192.0.2.3."
+        );
+        assert_eq!(find_embedded(&report).unwrap().0, 550);
+        let report = qmail_delivery_report(
+            "delivery 7: deferral: Sorry,_I_wasn't_able_to_establish_an_SMTP_connection._(#4.4.1)/",
+        )
+        .unwrap();
+        assert_eq!(
+            qmail_status_reply(&report),
+            Some((
+                450,
+                "4.4.1 Sorry, I wasn't able to establish an SMTP connection.".to_string()
+            ))
+        );
+        assert!(qmail_delivery_report("delivery 7: success: did_0+0+1/").is_none());
+        assert!(
+            qmail_delivery_report("starting delivery 7: msg 12 to remote b@example.org").is_none()
         );
     }
 }

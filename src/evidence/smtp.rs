@@ -7,6 +7,7 @@ use super::redact::{self, SecretAt};
 use super::reply::{self, find_embedded, find_embedded_line, parse_reply_line, phase_hint};
 use super::{Evidence, ItemKind, Phase, Reply};
 use regex::Regex;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -413,6 +414,9 @@ impl Dialogue<'_> {
     /// further lines of a multi-line reply (`550-...`) are joined, so a phase
     /// named at its end (`(in reply to end of DATA\n command)`) is read.
     fn quoted(&mut self, no: usize, text: &str) -> usize {
+        // qmail-send's log writes the report with `_` for spaces
+        let qmail = reply::qmail_delivery_report(text);
+        let text = qmail.as_deref().unwrap_or(text);
         if let Some(phase) = phase_hint(text) {
             self.hinted = Some((phase, no));
         }
@@ -436,19 +440,21 @@ impl Dialogue<'_> {
             None => (None, no),
         };
         // "The mail server responded: 5.7.520 ..." names a status but no code
-        let status_only = if found.is_none() {
-            reply::find_status_reply(text)
-        } else {
+        let status_only = if found.is_some() {
             None
+        } else if qmail.is_some() {
+            reply::qmail_status_reply(text).map(|(code, rest)| (code, Cow::Owned(rest)))
+        } else {
+            reply::find_status_reply(text)
         };
         let code_inferred = status_only.is_some();
-        let found = found.map(|r| (r.code, r.continued, r.rest));
+        let found = found.map(|r| (r.code, r.continued, Cow::Borrowed(r.rest)));
         let Some((code, mut continued, rest)) =
             found.or(status_only.map(|(code, rest)| (code, false, rest)))
         else {
             return no + 1;
         };
-        let mut joined = rest.to_string();
+        let mut joined = rest.into_owned();
         while last - no < MAX_QUOTED_LINES {
             let mut next = self.evidence.line(last + 1);
             // some reports write a blank line after each line of a reply
