@@ -11,7 +11,9 @@
 //! matching).
 //!
 //! The strings are taken from the ASCII-only reading of each pattern (see
-//! [`crate::kb::LazyRegex`]) and compared ignoring ASCII case, which is sound
+//! [`crate::kb::LazyRegex`]; a pattern that has none, with a non-ASCII
+//! character in a class, is read with Unicode rules) and compared ignoring
+//! ASCII case, which is sound
 //! whether the pattern has `(?i)` or not. On other text the pattern runs with
 //! Unicode rules, under which `(?i)` also lets `k` match the Kelvin sign and
 //! `s` the long s (the only characters outside ASCII that fold to an ASCII

@@ -281,15 +281,10 @@ pub fn extract(evidence: &mut Evidence) {
 /// The item the first pattern (in table order) that matches `line` makes.
 fn item_of(line: &str) -> Option<ItemKind> {
     // Only the patterns the prefilter names can match.
-    let candidates = PREFILTER.candidates(line);
-    if candidates.is_empty() {
-        return None;
-    }
-    PATTERNS
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| candidates.contains(*i))
-        .find_map(|(_, p)| p.re().captures(line).and_then(|c| (p.make)(&c)))
+    PREFILTER.candidates(line).iter().find_map(|i| {
+        let p = &PATTERNS[i];
+        p.re().captures(line).and_then(|c| (p.make)(&c))
+    })
 }
 
 fn dig_question(lines: &[String]) -> Option<String> {

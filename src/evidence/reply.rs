@@ -188,11 +188,11 @@ static JSON_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 /// reply code: Sendmail's `dsn=5.1.1, stat=User unknown`, Postfix's
 /// `dsn=4.7.4, status=deferred (TLS is required, ...)`.
 static LOG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bdsn=([45])\.\d{1,3}\.\d{1,3}\b.*?\bstat(?:us)?=(.+)$").unwrap()
+    Regex::new(
+        r"(?i)\bdsn=(?P<status>(?P<class>[45])\.\d{1,3}\.\d{1,3})\b.*?\bstat(?:us)?=(?P<text>.+)$",
+    )
+    .unwrap()
 });
-
-static LOG_STATUS_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bdsn=([45]\.\d{1,3}\.\d{1,3})\b").unwrap());
 
 fn class_code(class: &str) -> u16 {
     match class {
@@ -220,8 +220,7 @@ pub fn find_status_reply(line: &str) -> Option<(u16, Cow<'_, str>)> {
         return Some((class_code(&caps[1]), Cow::Borrowed(rest[..end].trim())));
     }
     let caps = LOG_STATUS.captures(line)?;
-    let status = LOG_STATUS_VALUE.captures(line)?;
-    let mut text = caps.get(2)?.as_str().trim();
+    let mut text = caps["text"].trim();
     // Postfix: `status=deferred (text)`; Sendmail's `stat=` is the text itself
     if let Some(open) = text.find(" (") {
         let word = &text[..open];
@@ -234,8 +233,8 @@ pub fn find_status_reply(line: &str) -> Option<(u16, Cow<'_, str>)> {
         return None;
     }
     Some((
-        class_code(&caps[1]),
-        Cow::Owned(format!("{} {text}", &status[1])),
+        class_code(&caps["class"]),
+        Cow::Owned(format!("{} {text}", &caps["status"])),
     ))
 }
 
@@ -338,19 +337,12 @@ static PHASE_PREFILTER: LazyLock<Prefilter> =
 
 /// The phase a log or bounce line names (`(in reply to RCPT TO command)`).
 pub fn phase_hint(text: &str) -> Option<Phase> {
-    let candidates = PHASE_PREFILTER.candidates(text);
-    if candidates.is_empty() {
-        return None;
-    }
-    PHASE_HINTS
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| candidates.contains(*i))
-        .find(|(_, (pattern, re, _))| {
-            re.get_or_init(|| Regex::new(pattern).unwrap())
-                .is_match(text)
-        })
-        .map(|(_, (_, _, phase))| *phase)
+    PHASE_PREFILTER.candidates(text).iter().find_map(|i| {
+        let (pattern, re, phase) = &PHASE_HINTS[i];
+        re.get_or_init(|| Regex::new(pattern).unwrap())
+            .is_match(text)
+            .then_some(*phase)
+    })
 }
 
 #[cfg(test)]
