@@ -291,6 +291,9 @@ fn tag_paragraphs(evidence: &mut Evidence) {
         .map(|r| r.address.to_ascii_lowercase())
         .collect();
     let mut owner_of_line: Vec<Option<usize>> = vec![None; evidence.lines.len() + 2];
+    // sendmail's lines about a host at no recipient's domain: about another
+    // message's recipients (a queue run reports them together), never ours
+    let mut other_host = vec![false; evidence.lines.len() + 2];
     // the further lines of a quoted reply: an address there is the reply's words
     let mut inside = vec![false; evidence.lines.len() + 2];
     for item in evidence
@@ -336,6 +339,7 @@ fn tag_paragraphs(evidence: &mut Evidence) {
                         .collect();
                     true
                 });
+            other_host[no] = host_line && named.is_empty();
             if named.len() == 1 {
                 current = Some(named[0]);
                 // the session's dialogue above is about the first recipient
@@ -373,11 +377,12 @@ fn tag_paragraphs(evidence: &mut Evidence) {
                     && item.line <= s.last
             });
             // the reply's last line: its lead-in may close another's paragraph
+            let about_other_host = other_host[item.line..=item.end_line].contains(&true);
             item.recipient = owner_of_line
                 .get(item.end_line)
                 .copied()
                 .flatten()
-                .or(lone.filter(|_| in_report));
+                .or(lone.filter(|_| in_report && !about_other_host));
         }
     }
 }
@@ -779,6 +784,22 @@ mod tests {
         assert_eq!(bob.iter().filter(|r| r.0 == 550).count(), 1, "{bob:?}");
         let carol = replies_of(&e, 2);
         assert!(carol.iter().any(|r| r.1 == Phase::Rcpt), "{carol:?}");
+    }
+
+    #[test]
+    fn a_host_line_about_another_domain_is_not_the_lone_recipients() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/sendmail-v5-other-host.eml"
+        ));
+        let addresses: Vec<_> = e.recipients.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(addresses, ["alice@example.org"]);
+        let alice = replies_of(&e, 0);
+        assert!(
+            alice.iter().any(|r| r.0 == 550 && r.1 == Phase::Mail),
+            "{alice:?}"
+        );
+        // the queue's deferral of example.net is about some other message
+        assert!(alice.iter().all(|r| r.0 != 421), "{alice:?}");
     }
 
     #[test]
