@@ -284,9 +284,37 @@ impl<'kb> Scan<'kb> {
         if self.replies.len() <= index {
             self.replies.resize(index + 1, None);
         }
+        let quote = server_words(item);
         let (in_text, in_quote) =
-            self.replies[index].get_or_insert_with(|| (group.scan(text), group.scan(&item.quote)));
-        in_text.matches(re, text) || in_quote.matches(re, &item.quote)
+            self.replies[index].get_or_insert_with(|| (group.scan(text), group.scan(quote)));
+        in_text.matches(re, text) || in_quote.matches(re, quote)
+    }
+}
+
+/// The quoted lines of a reply without a reporter's own reading before it:
+/// a report that writes its own status and category ahead of the server's
+/// reply (Amazon SES's `5.1.0 - Unknown address error 550-'5.7.1 ...'`)
+/// is guessing, while the server's words start at the code. Prose without
+/// a status before the code (Exim's `after initial connection:`) stays.
+fn server_words(item: &Item) -> &str {
+    static OWN_STATUS: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\b[245]\.\d{1,3}\.\d{1,3}\b").unwrap());
+    let ItemKind::Reply(reply) = &item.kind else {
+        return &item.quote;
+    };
+    if reply.code_inferred {
+        return &item.quote;
+    }
+    let code = reply.code.to_string();
+    let starts_code = |(at, _): &(usize, &str)| {
+        let before = item.quote[..*at].chars().next_back();
+        let after = item.quote[at + 3..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    };
+    match item.quote.match_indices(code.as_str()).find(starts_code) {
+        Some((at, _)) if OWN_STATUS.is_match(&item.quote[..at]) => &item.quote[at..],
+        _ => &item.quote,
     }
 }
 
@@ -501,6 +529,29 @@ mod tests {
         let e = Evidence::from_text("The server said no.\nallow relaying.\n");
         let m = CompiledMatcher::Line(crate::kb::LazyRegex::new("no\\. allow"));
         assert!(matches(&m, &e, None).is_none());
+    }
+
+    #[test]
+    fn a_reporters_own_status_and_reading_before_the_reply_is_not_the_servers() {
+        let text_matcher = |re: &str| CompiledMatcher::Reply {
+            code: None,
+            status: None,
+            phase: None,
+            text: Some(crate::kb::LazyRegex::new(re)),
+        };
+        let mut wrapped = reply(550, "<a@example.com>... Access denied", Some(0), false);
+        wrapped.quote =
+            "5.1.0 - Unknown address error 550-'5.7.1 <a@example.com>... Access denied'".into();
+        let e = evidence(vec![wrapped]);
+        assert!(matches(&text_matcher("(?i)unknown address"), &e, Some(0)).is_none());
+        assert!(matches(&text_matcher("(?i)access denied"), &e, Some(0)).is_some());
+        // prose without a status of its own before the code is kept
+        let mut exim = reply(550, "Access denied", Some(0), false);
+        exim.quote =
+            "SMTP error from remote mail server after initial connection:\n550 Access denied"
+                .into();
+        let e = evidence(vec![exim]);
+        assert!(matches(&text_matcher("(?i)after initial connection"), &e, Some(0)).is_some());
     }
 
     #[test]
