@@ -382,7 +382,9 @@ impl Walker<'_> {
 
     fn headers(&mut self, message: &Message<'_>, part: u32, kind: SectionKind) {
         let Some(p) = message.part(part) else { return };
-        let raw = message.raw_message();
+        // header offsets count from the start of the buffer the message was
+        // parsed from, which for an attached message is the outer one's
+        let raw = message.raw_message.as_ref();
         let mut block = String::new();
         for header in &p.headers {
             let name = header.name.as_str();
@@ -597,6 +599,22 @@ mod tests {
         let d = decode(raw.as_bytes()).unwrap();
         assert_eq!(d.text.lines().nth(3), Some("hello"));
         assert_eq!(d.sections.last().unwrap().kind, SectionKind::Original);
+    }
+
+    #[test]
+    fn an_attached_messages_headers_keep_their_own_values() {
+        let d = decode(include_bytes!(
+            "../../tests/data/bounce/forwarded-as-attachment.eml"
+        ))
+        .unwrap();
+        let lines: Vec<&str> = d.text.lines().collect();
+        for want in [
+            "From: Mail Delivery Subsystem <MAILER-DAEMON@smtp.isp.example.net>",
+            "To: dana@example.com",
+            "Subject: Undelivered Mail Returned to Sender",
+        ] {
+            assert!(lines.contains(&want), "{want} not in:\n{}", d.text);
+        }
     }
 
     #[test]
