@@ -455,7 +455,9 @@ impl Dialogue<'_> {
             return no + 1;
         };
         let mut joined = rest.into_owned();
-        while last - no < MAX_QUOTED_LINES {
+        // a JSON member's value is whole on its line; the next line is a sibling
+        let json_member = is_json_member(text);
+        while !json_member && last - no < MAX_QUOTED_LINES {
             let mut next = self.evidence.line(last + 1);
             // some reports write a blank line after each line of a reply
             if next.trim().is_empty() && continued {
@@ -729,6 +731,12 @@ fn looks_like_log_line(text: &str) -> bool {
     LOG_LINE.is_match(text)
 }
 
+/// A line of pretty-printed JSON holding one member (`"message": "..."`).
+fn is_json_member(line: &str) -> bool {
+    static MEMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^\s*"[^"]+"\s*:\s*"#).unwrap());
+    MEMBER.is_match(line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -775,6 +783,19 @@ mod tests {
         assert_eq!(
             folded_markers("unauthenticated. 421-4.7.0 try later", 550),
             None
+        );
+    }
+
+    #[test]
+    fn a_reply_in_pretty_printed_json_ends_with_its_member() {
+        let e = Evidence::from_bytes(include_bytes!(
+            "../../tests/data/bounce/mailgun-event-pretty.json"
+        ));
+        let texts: Vec<_> = e.replies().map(|(_, r)| r.text.clone()).collect();
+        assert_eq!(
+            texts,
+            ["The email account that you tried to reach does not exist."],
+            "{texts:?}"
         );
     }
 
