@@ -121,9 +121,9 @@ fn the_sisimai_measurement_prints_as_text_and_as_json() {
         .iter()
         .map(|d| d["path"].as_str().unwrap())
         .collect();
-    // the DMA bounce is a spam refusal, labelled here as a filter's
+    // the DMA bounce is a DMARC refusal in words, labelled here as a filter's
     assert_eq!(listed, ["emails/dma-blank-lines.eml"], "{report}");
-    assert_eq!(report["reasons"]["filtered"]["instead"]["spamdetected"], 1);
+    assert_eq!(report["reasons"]["filtered"]["instead"]["authfailure"], 1);
     // a floor above what it reaches exits 1
     let high = mailtriage(&["eval", "--sisimai", dir, "--floor", "99"]);
     assert_eq!(high.status.code(), Some(1));
