@@ -112,6 +112,11 @@ fn pop3_pass_and_imap_login() {
 }
 
 #[test]
+fn passwords_in_script_calls_powershell_dotnet_python_java() {
+    check_form("script-credentials");
+}
+
+#[test]
 fn usernames_are_shown_decoded_only_when_asked() {
     let text =
         std::fs::read_to_string(repo("tests/data/redaction/auth-login.txt")).expect("transcript");

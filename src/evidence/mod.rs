@@ -459,7 +459,7 @@ fn strip_ansi(line: &str) -> String {
 /// (words, no sentence or block end) and `next` starts in lower case (or
 /// opens a parenthesis in lower case), as
 /// no log line, reply, header or command does.
-fn continues(prev: &str, next: &str) -> bool {
+pub(crate) fn continues(prev: &str, next: &str) -> bool {
     const LONGEST: usize = 1000;
     let (prev, next) = (prev.trim_end(), next.trim_start());
     let ends_mid_sentence = prev

@@ -183,6 +183,14 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c| name_error(cap(c, "name")),
         ),
         (
+            // Windows' nslookup in other languages keeps the resolver's
+            // English "Non-existent domain" and words the rest its own way:
+            // "*** fritz.box kann x nicht finden", "*** x wurde von fritz.box
+            // nicht gefunden", "*** UnKnown ne parvient pas à trouver x"
+            r"^\s*\*{2,3}\s+(?P<body>\S.*?)\s*:\s*Non-existent domain\s*$",
+            |c| localized_lookup_name(cap(c, "body")).and_then(name_error),
+        ),
+        (
             // PowerShell: Test-NetConnection and Resolve-DnsName
             r"(?i)(?:Name resolution of (?P<a>\S+?)\.? failed|^Resolve-DnsName\s*:\s*(?P<b>\S+?)\.?\s*:\s*DNS name does not exist)",
             |c| {
@@ -238,6 +246,29 @@ fn name_error(name: &str) -> Option<ItemKind> {
     Some(ItemKind::NameError {
         name: name.trim_end_matches('.').to_string(),
     })
+}
+
+/// The name a localized Windows nslookup failed to find: of the host names
+/// and addresses in the message, the one that is not the resolver. The
+/// resolver comes first ("*** fritz.box kann x nicht finden") except in the
+/// German passive ("*** x wurde von fritz.box nicht gefunden").
+fn localized_lookup_name(body: &str) -> Option<&str> {
+    let names: Vec<&str> = body
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| matches!(c, '"' | '\'' | '«' | '»' | '„' | '“')))
+        .filter(|w| {
+            !w.eq_ignore_ascii_case("unknown")
+                && (w.contains('.') || w.contains(':'))
+                && w.chars().any(|c| c.is_ascii_alphanumeric())
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'))
+        })
+        .collect();
+    if body.contains(" von ") {
+        names.first().copied()
+    } else {
+        names.last().copied()
+    }
 }
 
 fn normalise_network(label: &str) -> String {
@@ -397,6 +428,22 @@ pub(crate) mod tests {
             ),
             (
                 "Resolve-DnsName : smtp.exampel.net : DNS name does not exist",
+                "smtp.exampel.net",
+            ),
+            (
+                "*** smtp.exampel.net wurde von fritz.box nicht gefunden: Non-existent domain",
+                "smtp.exampel.net",
+            ),
+            (
+                "*** fritz.box kann smtp.exampel.net nicht finden: Non-existent domain",
+                "smtp.exampel.net",
+            ),
+            (
+                "*** UnKnown ne parvient pas à trouver smtp.exampel.net : Non-existent domain",
+                "smtp.exampel.net",
+            ),
+            (
+                "*** router.home no encuentra smtp.exampel.net: Non-existent domain",
                 "smtp.exampel.net",
             ),
         ] {

@@ -170,9 +170,23 @@ static POP_PASS: LazyLock<Regex> =
 static IMAP_LOGIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)^(?P<pre>\s*(?:C:|>|->|~>)?\s*[A-Za-z]{0,4}\d*\s+LOGIN\s+(?:"[^"]*"|\S+)\s+)(?P<cred>"[^"]*"|\S+)\s*$"#).unwrap()
 });
+/// PowerShell's `ConvertTo-SecureString 'secret' -AsPlainText`: the plain
+/// text a script turns into a credential (flags may come first, `-String`
+/// may name it).
+static SECURE_STRING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?P<pre>\bConvertTo-SecureString(?:\s+-(?:AsPlainText|Force))*\s+(?:-String\s+)?)(?P<cred>"[^"]*"|'[^']*'|[^\s()$-][^\s()]*)"#)
+        .unwrap()
+});
+/// A quoted password as the second argument of a login call in a script or a
+/// traceback's source line: Python's `smtplib` `login("user", "secret")`, .NET
+/// `NetworkCredential`, JavaMail `PasswordAuthentication`.
+static LOGIN_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?P<pre>(?:\.login|\bNetworkCredential|\bPasswordAuthentication)\s*\(\s*(?:"[^"]*"|'[^']*'|[\w.\[\]'"]+)\s*,\s*)(?P<cred>"[^"]*"|'[^']*')"#)
+        .unwrap()
+});
 
 /// The credential patterns of one line, in the order they are tried.
-fn inline_patterns() -> [(&'static Regex, SecretKind); 9] {
+fn inline_patterns() -> [(&'static Regex, SecretKind); 11] {
     [
         (&*URL_CREDS, SecretKind::Credentials),
         (&*AUTH_HEADER, SecretKind::Credentials),
@@ -182,6 +196,8 @@ fn inline_patterns() -> [(&'static Regex, SecretKind); 9] {
         (&*USERNAME_OPTION, SecretKind::Username),
         (&*IMAP_LOGIN, SecretKind::Password),
         (&*POP_PASS, SecretKind::Password),
+        (&*SECURE_STRING, SecretKind::Password),
+        (&*LOGIN_CALL, SecretKind::Password),
         (&*PASSWORD_NOTE, SecretKind::Password),
     ]
 }

@@ -511,11 +511,18 @@ impl Dialogue<'_> {
             let wordless = !own_line
                 && reply::strip_leading_status(&joined).trim().is_empty()
                 && find_embedded(body).is_none();
+            // a quote a console or a pop-up wrapped at its width: the line
+            // breaks off mid-sentence and the next goes on in lower case
+            // (PowerShell's "... Authentication unsuccessful, the\nrequest
+            // did not meet the criteria ...")
+            let wrapped = !self.email
+                && super::continues(self.evidence.line(last), next)
+                && find_embedded(body).is_none();
             // a list of labelled lines ("Diagnostic code: ...", "Remote
             // system: ..."): the next label starts a sibling, not more words
             // less indented than the reply (the next recipient of Exim's
             // list), or introducing a reply of its own
-            if !(continues_quote(next) || wordless)
+            if !(continues_quote(next) || wordless || wrapped)
                 || labelled_sibling(text, next)
                 || indent(next) < indent(text)
                 || INTRODUCER.is_match(next)
@@ -953,6 +960,25 @@ mod tests {
         // a reply that has its words keeps an unindented next line out
         let e = Evidence::from_text("<b@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1 No such user\nThe mail system\n");
         assert_eq!(e.replies().next().unwrap().1.text, "No such user");
+    }
+
+    #[test]
+    fn a_quote_a_console_wrapped_mid_sentence_keeps_its_words() {
+        // PowerShell wraps an exception at the window's width
+        let e = Evidence::from_text("Send-MailMessage : The SMTP server requires a secure connection. The server\nresponse was: 5.7.57 Client not authenticated to send mail. Error: 535 5.7.139 Authentication unsuccessful, the\nrequest did not meet the criteria to be authenticated successfully. Contact your administrator.\nAt line:1 char:1\n");
+        let texts: Vec<_> = e.replies().map(|(_, r)| r.text.clone()).collect();
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.ends_with("Contact your administrator.")),
+            "{texts:?}"
+        );
+        // a line that ends its sentence keeps the next one out
+        let e = Evidence::from_text("The server responded: 535 5.7.3 Authentication unsuccessful.\nreset the password and try again\n");
+        assert_eq!(
+            e.replies().next().unwrap().1.text,
+            "Authentication unsuccessful."
+        );
     }
 
     #[test]
