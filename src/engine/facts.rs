@@ -314,9 +314,21 @@ fn server_words(item: &Item) -> &str {
     };
     match item.quote.match_indices(code.as_str()).find(starts_code) {
         Some((at, _)) if OWN_STATUS.is_match(&item.quote[..at]) => &item.quote[at..],
-        _ => &item.quote,
+        // Postfix's `host mx.example.org[192.0.2.1] said:` names the host the
+        // reply came from: a hosted filter's name (mimecast, barracuda) is no
+        // word of the reply, so the server's words start after it
+        Some((at, _)) => match REPORTER_HOST.find(&item.quote[..at]) {
+            Some(host) => &item.quote[host.end()..],
+            None => &item.quote,
+        },
+        None => &item.quote,
     }
 }
+
+/// Postfix's lead-in to a quoted reply: `host <name>[<address>] said:`.
+static REPORTER_HOST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\bhost\s+\S+?\s*\[[^\]\s]*\]\s+said:\s*").unwrap()
+});
 
 /// The evidence a matcher finds, or None when it does not match.
 pub fn matches(
@@ -552,6 +564,23 @@ mod tests {
                 .into();
         let e = evidence(vec![exim]);
         assert!(matches(&text_matcher("(?i)after initial connection"), &e, Some(0)).is_some());
+    }
+
+    #[test]
+    fn the_host_a_postfix_report_names_is_not_the_servers_words() {
+        let text_matcher = |re: &str| CompiledMatcher::Reply {
+            code: None,
+            status: None,
+            phase: None,
+            text: Some(crate::kb::LazyRegex::new(re)),
+        };
+        let mut postfix = reply(550, "Envelope blocked - User Entry", Some(0), false);
+        postfix.quote = "<b@example.org>: host\n    eu-smtp-inbound-1.mimecast.com[192.0.2.1] said: 550 Envelope blocked -\n    User Entry (in reply to RCPT TO command)".into();
+        let e = evidence(vec![postfix]);
+        assert!(matches(&text_matcher("(?i)mimecast.*block"), &e, Some(0)).is_none());
+        // the server's own words, wrapped over lines, still count
+        assert!(matches(&text_matcher("(?i)blocked\\s+-\\s+user entry"), &e, Some(0)).is_some());
+        assert!(matches(&text_matcher("(?i)in reply to rcpt to"), &e, Some(0)).is_some());
     }
 
     #[test]
