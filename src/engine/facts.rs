@@ -232,8 +232,8 @@ pub struct Scan<'kb> {
     /// one each `Line` pattern matches: tried when no single line matches.
     wrapped: Option<Wrapped>,
     /// By item index: what the reply-text prefilter found in the reply's
-    /// text and in the item's quote.
-    replies: Vec<Option<(Scanned, Scanned)>>,
+    /// text and in the server's words of the item's quote, and those words.
+    replies: Vec<Option<(Scanned, Scanned, String)>>,
 }
 
 impl<'kb> Scan<'kb> {
@@ -284,9 +284,10 @@ impl<'kb> Scan<'kb> {
         if self.replies.len() <= index {
             self.replies.resize(index + 1, None);
         }
-        let quote = server_words(item);
-        let (in_text, in_quote) =
-            self.replies[index].get_or_insert_with(|| (group.scan(text), group.scan(quote)));
+        let (in_text, in_quote, quote) = self.replies[index].get_or_insert_with(|| {
+            let quote = server_words(item).into_owned();
+            (group.scan(text), group.scan(&quote), quote)
+        });
         in_text.matches(re, text) || in_quote.matches(re, quote)
     }
 }
@@ -296,14 +297,14 @@ impl<'kb> Scan<'kb> {
 /// reply (Amazon SES's `5.1.0 - Unknown address error 550-'5.7.1 ...'`)
 /// is guessing, while the server's words start at the code. Prose without
 /// a status before the code (Exim's `after initial connection:`) stays.
-fn server_words(item: &Item) -> &str {
+fn server_words(item: &Item) -> std::borrow::Cow<'_, str> {
     static OWN_STATUS: std::sync::LazyLock<regex::Regex> =
         std::sync::LazyLock::new(|| regex::Regex::new(r"\b[245]\.\d{1,3}\.\d{1,3}\b").unwrap());
     let ItemKind::Reply(reply) = &item.kind else {
-        return &item.quote;
+        return item.quote.as_str().into();
     };
     if reply.code_inferred {
-        return &item.quote;
+        return item.quote.as_str().into();
     }
     let code = reply.code.to_string();
     let starts_code = |(at, _): &(usize, &str)| {
@@ -313,10 +314,30 @@ fn server_words(item: &Item) -> &str {
             && !after.is_some_and(|c| c.is_ascii_alphanumeric())
     };
     match item.quote.match_indices(code.as_str()).find(starts_code) {
-        Some((at, _)) if OWN_STATUS.is_match(&item.quote[..at]) => &item.quote[at..],
-        _ => &item.quote,
+        Some((at, _)) if OWN_STATUS.is_match(&item.quote[..at]) => item.quote[at..].into(),
+        // Postfix's `host mx.example.org[192.0.2.1] said:` (Exim's `host
+        // mx.example.org [192.0.2.1]`) names the host the reply came from: a
+        // hosted filter's name (mimecast, barracuda) is no word of the reply,
+        // so it is left out (the prose around it stays)
+        Some((at, _)) => match REPORTER_HOST.find(&item.quote[..at]) {
+            Some(host) => format!(
+                "{}{}",
+                &item.quote[..host.start()],
+                &item.quote[host.end()..]
+            )
+            .into(),
+            None => item.quote.as_str().into(),
+        },
+        None => item.quote.as_str().into(),
     }
 }
+
+/// A report's lead-in naming the host that replied: Postfix's `host
+/// <name>[<address>] said:`, Exim's `host <name> [<address>]` (its own line,
+/// or followed by a colon).
+static REPORTER_HOST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\bhost\s+\S+?\s*\[[^\]\s]*\](?:\s+said)?:?\s*").unwrap()
+});
 
 /// The evidence a matcher finds, or None when it does not match.
 pub fn matches(
@@ -552,6 +573,39 @@ mod tests {
                 .into();
         let e = evidence(vec![exim]);
         assert!(matches(&text_matcher("(?i)after initial connection"), &e, Some(0)).is_some());
+    }
+
+    #[test]
+    fn the_host_a_postfix_report_names_is_not_the_servers_words() {
+        let text_matcher = |re: &str| CompiledMatcher::Reply {
+            code: None,
+            status: None,
+            phase: None,
+            text: Some(crate::kb::LazyRegex::new(re)),
+        };
+        let mut postfix = reply(550, "Envelope blocked - User Entry", Some(0), false);
+        postfix.quote = "<b@example.org>: host\n    eu-smtp-inbound-1.mimecast.com[192.0.2.1] said: 550 Envelope blocked -\n    User Entry (in reply to RCPT TO command)".into();
+        let e = evidence(vec![postfix]);
+        assert!(matches(&text_matcher("(?i)mimecast.*block"), &e, Some(0)).is_none());
+        // the server's own words, wrapped over lines, still count
+        assert!(matches(&text_matcher("(?i)blocked\\s+-\\s+user entry"), &e, Some(0)).is_some());
+        assert!(matches(&text_matcher("(?i)in reply to rcpt to"), &e, Some(0)).is_some());
+        let mut exim = reply(550, "Envelope blocked - User Entry", Some(0), false);
+        exim.quote = "b@example.org\n    host us-smtp-inbound-1.mimecast.com [192.0.2.1]\n    SMTP error from remote mail server after RCPT TO:<b@example.org>:\n    550 Envelope blocked - User Entry".into();
+        let e = evidence(vec![exim]);
+        assert!(matches(&text_matcher("(?i)mimecast[\\s\\S]*block"), &e, Some(0)).is_none());
+        assert!(matches(&text_matcher("(?i)smtp error from remote"), &e, Some(0)).is_some());
+        // prose before the host line stays
+        let mut exim = reply(554, "relay quota", Some(0), false);
+        exim.quote = "b@example.org\n    SMTP error from remote mail server after initial connection:\n    host rbl-gw.example.net [192.0.2.2]:\n    554 relay quota".into();
+        let e = evidence(vec![exim]);
+        assert!(matches(&text_matcher("(?i)rbl"), &e, Some(0)).is_none());
+        assert!(matches(
+            &text_matcher("(?i)after initial connection:\\s+554"),
+            &e,
+            Some(0)
+        )
+        .is_some());
     }
 
     #[test]

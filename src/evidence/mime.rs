@@ -431,6 +431,9 @@ impl Walker<'_> {
                 if is_textual(p) {
                     let text = String::from_utf8_lossy(bytes);
                     self.text(p, &text, in_report);
+                } else if let Some(inner) = attached_email(p, bytes) {
+                    let original = in_report || !is_bounce(&inner);
+                    self.message(&inner, original);
                 } else {
                     let kind = content_type(p);
                     self.out.push_block(
@@ -521,6 +524,26 @@ fn is_textual(p: &MessagePart<'_>) -> bool {
     let ctype = content_type(p);
     // a multipart the parser could not split (a broken boundary) is still text
     ctype.starts_with("text/") || ctype.starts_with("message/") || ctype.starts_with("multipart/")
+}
+
+/// An email attached under a generic type: several mail programs and
+/// webmails attach a saved message (`Undeliverable.eml`) as
+/// `application/octet-stream` rather than `message/rfc822`. When the part is
+/// named `*.eml` or has that generic type, and its bytes start with a header
+/// block, it is read as the message it is.
+fn attached_email<'b>(p: &MessagePart<'_>, bytes: &'b [u8]) -> Option<Message<'b>> {
+    let named_eml = p
+        .attachment_name()
+        .is_some_and(|name| name.trim().to_ascii_lowercase().ends_with(".eml"));
+    if !named_eml && content_type(p) != "application/octet-stream" {
+        return None;
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(8192)]);
+    let head = head.replace("\r\n", "\n");
+    if !looks_like_email(head.trim_start()) {
+        return None;
+    }
+    MessageParser::default().parse(bytes)
 }
 
 /// A `multipart/report`: its attached message is the original.
@@ -627,6 +650,48 @@ mod tests {
             [SectionKind::Note, SectionKind::Headers, SectionKind::Text]
         );
         assert_eq!(d.text.lines().next(), Some("Customer forwarded this:"));
+    }
+
+    #[test]
+    fn an_email_attached_as_octet_stream_is_read_as_a_message() {
+        let bounce = "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\nTo: a@example.com\r\nSubject: Mail delivery failed\r\n\r\nThe following address(es) failed:\r\n\r\n  b@example.org\r\n    552 5.3.4 Message size exceeds fixed limit\r\n";
+        let b64 = |s: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(s)
+        };
+        let outer = |ctype: &str, name: &str, body: &str| {
+            format!(
+                "From: a@example.com\nTo: support@example.net\nSubject: FW: error\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nSee attached.\n\n--b\nContent-Type: {ctype}; name=\"{name}\"\nContent-Disposition: attachment; filename=\"{name}\"\nContent-Transfer-Encoding: base64\n\n{}\n--b--\n",
+                b64(body)
+            )
+        };
+        for (ctype, name) in [
+            ("application/octet-stream", "Mail delivery failed.eml"),
+            ("application/octet-stream", "bounce"),
+            ("application/x-unknown", "Undeliverable.EML"),
+        ] {
+            let d = decode(outer(ctype, name, bounce).as_bytes()).unwrap();
+            assert!(
+                d.text
+                    .contains("552 5.3.4 Message size exceeds fixed limit"),
+                "{ctype} {name}:\n{}",
+                d.text
+            );
+            assert!(d
+                .text
+                .lines()
+                .any(|l| l == "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>"));
+        }
+        // other binary attachments stay out, whatever their bytes
+        let d = decode(outer("application/pdf", "invoice.pdf", bounce).as_bytes()).unwrap();
+        assert!(!d.text.contains("552 5.3.4"), "{}", d.text);
+        let d = decode(outer("application/octet-stream", "data.bin", "%PDF-1.4 binary").as_bytes())
+            .unwrap();
+        assert!(
+            d.text.contains("[attachment application/octet-stream"),
+            "{}",
+            d.text
+        );
     }
 
     #[test]
