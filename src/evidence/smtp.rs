@@ -798,13 +798,23 @@ mod tests {
         let phases: Vec<Phase> = got.iter().map(|r| r.1).collect();
         assert_eq!(
             phases,
-            [Phase::Greeting, Phase::Ehlo, Phase::Auth, Phase::Mail, Phase::Rcpt]
+            [
+                Phase::Greeting,
+                Phase::Ehlo,
+                Phase::Auth,
+                Phase::Mail,
+                Phase::Rcpt
+            ]
         );
         // prose that starts with a verb and goes on after a colon is no command
         assert!(!is_typed_command("RCPT TO command failed: 550 5.1.1"));
-        assert!(!is_typed_command("MAIL FROM: <a@example.com> rejected: sender unknown"));
+        assert!(!is_typed_command(
+            "MAIL FROM: <a@example.com> rejected: sender unknown"
+        ));
         assert!(!is_typed_command("Quit: x"));
-        assert!(is_typed_command("AUTH PLAIN <redacted: AUTH PLAIN credentials, 20 bytes>"));
+        assert!(is_typed_command(
+            "AUTH PLAIN <redacted: AUTH PLAIN credentials, 20 bytes>"
+        ));
     }
 
     #[test]
