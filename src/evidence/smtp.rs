@@ -167,6 +167,26 @@ fn parse_command(body: &str) -> Option<(String, String)> {
     Some((verb, arg))
 }
 
+/// Whether an unprefixed line is a command typed into the session rather
+/// than prose or a log line that starts with a verb ("RCPT TO command
+/// failed: ...", "Auth: failed"). A `: ` marks prose, except the colon of
+/// `MAIL FROM:`/`RCPT TO:` itself (people type `MAIL FROM: <a@b>`) and a
+/// redaction marker standing for credentials (`AUTH PLAIN <redacted: ...>`).
+fn is_typed_command(body: &str) -> bool {
+    static MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<redacted:[^>]*>").unwrap());
+    static OWN_COLON: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^\s*(?:MAIL\s+FROM|RCPT\s+TO):\s+<").unwrap());
+    let plain = MARKER.replace_all(body, "<redacted>");
+    if parse_command(&plain).is_none() {
+        return false;
+    }
+    let rest = match OWN_COLON.find(&plain) {
+        Some(m) => &plain[m.end()..],
+        None => &plain[..],
+    };
+    !rest.contains(": ")
+}
+
 fn phase_of(verb: &str) -> Phase {
     match verb {
         "EHLO" | "LHLO" => Phase::Ehlo,
@@ -286,7 +306,7 @@ impl Dialogue<'_> {
                         return self.quoted(no, &text);
                     }
                     self.server(no, body);
-                } else if parse_command(body).is_some() && !body.contains(": ") {
+                } else if is_typed_command(body) {
                     self.client(no, body);
                 } else {
                     self.flush(no - 1);
@@ -768,6 +788,33 @@ mod tests {
         assert_eq!(got[0].1, Phase::Greeting);
         assert_eq!(got[1].1, Phase::Ehlo);
         assert_eq!(got[3], (550, Phase::Rcpt, "5.1.1".to_string()));
+    }
+
+    #[test]
+    fn typed_commands_with_a_spaced_colon_or_redacted_credentials_set_the_phase() {
+        // `MAIL FROM: <a>` as people type it, and AUTH PLAIN with its
+        // initial response (redacted before the dialogue is read)
+        let got = replies("220 mx ESMTP\nEHLO me\n250-mx\n250 AUTH PLAIN LOGIN\nAUTH PLAIN AGFAZXhhbXBsZS5uZXQAc2VjcmV0\n235 2.7.0 ok\nMAIL FROM: <a@example.com>\n250 ok\nRCPT TO: <b@example.org>\n554 5.7.1 <b@example.org>: Relay access denied\n");
+        let phases: Vec<Phase> = got.iter().map(|r| r.1).collect();
+        assert_eq!(
+            phases,
+            [
+                Phase::Greeting,
+                Phase::Ehlo,
+                Phase::Auth,
+                Phase::Mail,
+                Phase::Rcpt
+            ]
+        );
+        // prose that starts with a verb and goes on after a colon is no command
+        assert!(!is_typed_command("RCPT TO command failed: 550 5.1.1"));
+        assert!(!is_typed_command(
+            "MAIL FROM: <a@example.com> rejected: sender unknown"
+        ));
+        assert!(!is_typed_command("Quit: x"));
+        assert!(is_typed_command(
+            "AUTH PLAIN <redacted: AUTH PLAIN credentials, 20 bytes>"
+        ));
     }
 
     #[test]
