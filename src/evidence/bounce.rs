@@ -28,6 +28,45 @@ static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:.*\breturned mail\b").unwrap()
 });
 
+/// The same notice in the languages mail systems localize it into: the
+/// heading over an Exchange or Microsoft 365 report's list of failed
+/// recipients ("... to these recipients or groups:"), and the sentence that
+/// a message could not be delivered, as Exchange, Gmail and ISPs' mail
+/// systems write it in their users' language.
+static LOCALIZED_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)",
+        // Exchange's heading over the recipient list, in its languages
+        r"(?:empfänger oder gruppen|destinataires ou groupes|destinatari o gruppi|destinatarios o grupos|destinatários ou grupos|geadresseerden of groepen|ontvangers of groepen|adresatów lub grup|mottagare eller grupper|modtagere eller grupper|mottakere eller grupper|受信者またはグループ|收件人或组|收件者或群組)\s*[:：]?\s*$",
+        // German
+        r"|(?:konnte|kann) nicht (?:an \S+ )?zugestellt werden|wurde nicht (?:an (?:\S+ ){1,3})?zugestellt|\bunzustellbar|zustellung (?:ist )?fehlgeschlagen|fehler bei der zustellung|nachricht nicht zugestellt",
+        // French
+        r"|n'a pas (?:pu )?(?:être |été )(?:remis|distribué)|\bnon remis\b|message non distribué|échec de (?:la )?(?:remise|distribution)",
+        // Spanish
+        r"|no se (?:ha )?(?:pudo |podido )?entregar|no se (?:ha )?entregado|no se entregó|mensaje no entregado",
+        // Italian
+        r"|non (?:è stato|è stata) recapitat|\bnon recapitabile|impossibile recapitare|recapito non (?:è )?riuscito|il recapito non è riuscito|non (?:è stato|è stata) consegnat",
+        // Portuguese
+        r"|não (?:foi|pôde ser|pode ser) entregue|falha na entrega|a entrega falhou|mensagem não entregue",
+        // Dutch
+        r"|(?:kan|kon) niet worden bezorgd|\bonbestelbaar|bezorging (?:is )?mislukt",
+        // Polish
+        r"|nie (?:można|mogła|może) zostać dostarczon|nie (?:została|zostało) dostarczon|\bniedostarczon|dostarczenie\b.{0,40}nie powiodło się",
+        // Swedish, Danish, Norwegian
+        r"|kunde inte levereras|kan inte levereras|leveransen misslyckades|kunne ikke (?:leveres|afleveres)",
+        // Japanese, Chinese
+        r"|配信(?:できませんでした|に失敗しました|不能)|无法(?:传递|投递|送达)|(?:传递|投递)失败|退信|無法傳遞",
+        // Russian
+        r"|не (?:было |может быть |могло быть )?доставлено|не удалось доставить",
+    ))
+    .unwrap()
+});
+
+/// A line of a non-delivery notice, in English or a localized wording.
+fn is_notice(line: &str) -> bool {
+    NOTICE.is_match(line) || LOCALIZED_NOTICE.is_match(line)
+}
+
 pub fn extract(evidence: &mut Evidence) {
     if evidence.sections.is_empty() {
         tag_dsn_replies(evidence);
@@ -35,7 +74,7 @@ pub fn extract(evidence: &mut Evidence) {
             .items
             .iter()
             .any(|i| matches!(i.kind, ItemKind::Reply(_)));
-        if has_reply || !evidence.lines.iter().any(|l| NOTICE.is_match(l)) {
+        if has_reply || !evidence.lines.iter().any(|l| is_notice(l)) {
             return;
         }
         // a pasted notification with no reply code: read it as a bounce's text
@@ -75,7 +114,7 @@ fn looks_like_report(evidence: &Evidence) -> bool {
             .items
             .iter()
             .any(|i| matches!(i.kind, ItemKind::Reply(_)))
-        || evidence.lines.iter().any(|l| NOTICE.is_match(l))
+        || evidence.lines.iter().any(|l| is_notice(l))
 }
 
 fn section_of(evidence: &Evidence, line: usize) -> Option<SectionKind> {
@@ -744,6 +783,58 @@ mod tests {
         assert!(e
             .replies()
             .any(|(i, r)| i.recipient == Some(0) && r.text.contains("User unknown")));
+    }
+
+    #[test]
+    fn a_localized_notice_without_a_reply_code_is_read_as_a_bounce() {
+        // Exchange's headings over the failed recipients, and the sentence that
+        // a message was not delivered, in the languages mail systems localize
+        // them into: each recipient gets the sentence after its address
+        for (notice, address, reason) in [
+            (
+                "Recapito non riuscito per i seguenti destinatari o gruppi:",
+                "b@example.org",
+                "Non sono riuscito a trovare l'indirizzo",
+            ),
+            (
+                "Échec de la remise pour ces destinataires ou groupes :",
+                "b@example.org",
+                "introuvable",
+            ),
+            (
+                "Dostarczenie do tych adresatów lub grup nie powiodło się:",
+                "b@example.org",
+                "Nie można odnaleźć",
+            ),
+            (
+                "次の受信者またはグループへの配信に失敗しました:",
+                "b@example.org",
+                "見つかりませんでした",
+            ),
+        ] {
+            let text = format!("{notice}\n\n{address}\n{reason}.\n");
+            let e = Evidence::from_bytes(text.as_bytes());
+            let addresses: Vec<_> = e.recipients.iter().map(|r| r.address.as_str()).collect();
+            assert_eq!(addresses, [address], "{notice}");
+            assert!(
+                e.replies().any(|(i, r)| i.recipient == Some(0)
+                    && r.code_inferred
+                    && r.code == 550
+                    && r.text.contains(reason)),
+                "{notice}"
+            );
+        }
+        // a notice sentence alone, with no address, is still one reply
+        let e = Evidence::from_bytes(
+            "Ihre Nachricht wurde nicht an den Empfänger zugestellt, weil die Adresse nicht gefunden wurde.\n"
+                .as_bytes(),
+        );
+        assert!(e.replies().any(|(_, r)| r.code_inferred));
+        // prose that merely names recipients and groups is no notice
+        let e = Evidence::from_bytes(
+            "Añadir destinatarios o grupos de usuarios al proyecto.\n".as_bytes(),
+        );
+        assert_eq!(e.replies().count(), 0);
     }
 
     /// Each recipient's replies: (code, phase, quoted, inferred, status).
