@@ -99,6 +99,7 @@ pub fn lint(kb: &KnowledgeBase, files: &[SourceFile], corpus: Option<&[Sample]>)
         out: Vec::new(),
     };
     l.examples();
+    l.word_boundaries();
     let live = l.switch_cases();
     l.effective_reachability(&live);
     l.questions(&live);
@@ -226,6 +227,30 @@ impl Linter<'_> {
                     )
                     .hint("add `examples: [...]` with real server or client wording it must match"),
                 );
+            }
+        }
+    }
+
+    /// `\b` is an ASCII word boundary in every pattern (see RULES.md), so
+    /// one written next to a non-ASCII letter (`ящик\b`) never holds there.
+    fn word_boundaries(&mut self) {
+        for sig in &self.kb.signatures {
+            let mut patterns = Vec::new();
+            regexes_of(&sig.def.when, &mut patterns);
+            for pattern in patterns {
+                if let Some(letter) = non_ascii_letter_at_boundary(pattern) {
+                    self.out.push(
+                        Finding::new(
+                            Severity::Warning,
+                            sig.at.clone(),
+                            format!(
+                                "signature \"{}\": a word boundary next to '{letter}' never holds (\\b is an ASCII word boundary)",
+                                sig.def.id
+                            ),
+                        )
+                        .hint("drop the \\b there, or end the word with (?:\\s|$) or a punctuation class"),
+                    );
+                }
             }
         }
     }
@@ -495,6 +520,50 @@ impl Linter<'_> {
     }
 }
 
+/// The regexes of a matcher and of the matchers inside it.
+fn regexes_of<'m>(m: &'m super::model::Matcher, out: &mut Vec<&'m str>) {
+    use super::model::Matcher;
+    match m {
+        Matcher::Reply { text: Some(t), .. } => out.push(t),
+        Matcher::Line(t) => out.push(t),
+        Matcher::Field { value: Some(v), .. } => out.push(v),
+        Matcher::All(ms) | Matcher::Any(ms) => ms.iter().for_each(|m| regexes_of(m, out)),
+        Matcher::Not(m) => regexes_of(m, out),
+        _ => {}
+    }
+}
+
+/// A non-ASCII letter written right before or after a `\b` or `\B`
+/// (outside a character class), if any.
+fn non_ascii_letter_at_boundary(pattern: &str) -> Option<char> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut class_depth = 0usize;
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if class_depth == 0 && matches!(chars.get(i + 1), Some('b' | 'B')) => {
+                let before = i.checked_sub(1).map(|j| chars[j]);
+                let after = chars.get(i + 2).copied();
+                if let Some(c) = [before, after]
+                    .into_iter()
+                    .flatten()
+                    .find(|c| !c.is_ascii() && c.is_alphanumeric())
+                {
+                    return Some(c);
+                }
+                i += 2;
+                continue;
+            }
+            '\\' => i += 1,
+            '[' => class_depth += 1,
+            ']' if class_depth > 0 => class_depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 fn short(text: &str) -> String {
     let one_line = text.replace('\n', "\\n");
     if one_line.chars().count() > 70 {
@@ -619,6 +688,19 @@ mod tests {
             &["a"],
             std::slice::from_ref(&three)
         ));
+    }
+
+    #[test]
+    fn a_word_boundary_next_to_a_non_ascii_letter_is_found() {
+        assert_eq!(non_ascii_letter_at_boundary(r"ящик\b"), Some('к'));
+        assert_eq!(non_ascii_letter_at_boundary(r"(?i)\bété"), Some('é'));
+        assert_eq!(
+            non_ascii_letter_at_boundary(r"(?i)\bpostfach\b.*voll"),
+            None
+        );
+        // inside a class, or an escaped backslash, is no boundary
+        assert_eq!(non_ascii_letter_at_boundary(r"[\bé]"), None);
+        assert_eq!(non_ascii_letter_at_boundary(r"\\bé"), None);
     }
 
     #[test]
