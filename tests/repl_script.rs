@@ -140,6 +140,24 @@ fn pasted_text_ends_at_an_empty_line_and_typos_are_not_evidence() {
 }
 
 #[test]
+fn answers_in_an_agents_words_answer_or_say_how_and_never_become_evidence() {
+    let data = tempfile::tempdir().unwrap();
+    let script = format!(
+        "load {FAILING_ONLY}\nyes it works\nnot sure\nanswers\nanswers 1 dunno\nevidence\nquit\n"
+    );
+    let out = run(data.path(), &["repl"], &script);
+    let text = stdout(&out);
+    assert!(
+        text.contains("to answer, type just yes (yes, no or unknown on its own line)"),
+        "{text}"
+    );
+    assert!(!text.contains("unknown command"), "{text}");
+    assert!(text.contains("receive_works = unknown"), "{text}");
+    assert!(text.contains("1. receive_works = unknown"), "{text}");
+    assert_eq!(text.matches("Added paste").count(), 1, "{text}");
+}
+
+#[test]
 fn escalate_and_save_write_files_and_no_file_holds_a_credential() {
     let data = tempfile::tempdir().unwrap();
     let packet = data.path().join("packet.txt");

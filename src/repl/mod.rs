@@ -436,7 +436,7 @@ impl<'a> Repl<'a> {
         };
         match value.as_str() {
             "clear" => self.set_answer(&fact, None),
-            v => match Answer::parse(v) {
+            v => match commands::answer_of(v).or_else(|| Answer::parse(v)) {
                 Some(a) => self.set_answer(&fact, Some(a)),
                 None => self.say(&format!(
                     "{v:?} is not an answer: use yes, no, unknown or clear.\n"
