@@ -158,6 +158,22 @@ fn answers_in_an_agents_words_answer_or_say_how_and_never_become_evidence() {
 }
 
 #[test]
+fn a_packet_from_a_session_counts_the_credentials_redacted_in_it() {
+    let data = tempfile::tempdir().unwrap();
+    // a username and a password, both redacted before the session keeps them
+    let out = run(
+        data.path(),
+        &["repl"],
+        &format!("load {FAILING_ONLY}\nyes\nescalate\nquit\n"),
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("APPENDIX: TRANSCRIPT (CREDENTIALS REDACTED: 2)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn escalate_and_save_write_files_and_no_file_holds_a_credential() {
     let data = tempfile::tempdir().unwrap();
     let packet = data.path().join("packet.txt");
