@@ -174,6 +174,30 @@ fn a_packet_from_a_session_counts_the_credentials_redacted_in_it() {
 }
 
 #[test]
+fn saving_into_a_missing_folder_names_the_folder_not_a_temporary_file() {
+    let data = tempfile::tempdir().unwrap();
+    let missing = data.path().join("no-such-folder");
+    let script = format!(
+        "load {FAILING_ONLY}\nsave {0}/s.json\nescalate -o {0}/p.txt\nquit\n",
+        missing.display()
+    );
+    let text = stdout(&run(data.path(), &["repl"], &script));
+    let told = format!(
+        "there is no folder {}; give a path in a folder that exists",
+        missing.display()
+    );
+    assert!(
+        text.contains(&format!(
+            "cannot save: {}/s.json: {told}",
+            missing.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("cannot write the packet: "), "{text}");
+    assert!(!text.contains("at path"), "{text}");
+}
+
+#[test]
 fn escalate_and_save_write_files_and_no_file_holds_a_credential() {
     let data = tempfile::tempdir().unwrap();
     let packet = data.path().join("packet.txt");

@@ -523,7 +523,7 @@ impl<'a> Repl<'a> {
                     "Wrote the escalation packet to {}.\n",
                     path.display()
                 )),
-                Err(e) => self.say(&format!("{e}\n")),
+                Err(e) => self.say(&format!("cannot write the packet: {e}\n")),
             },
         }
     }
@@ -535,7 +535,10 @@ impl<'a> Repl<'a> {
                 self.session.id,
                 path.display()
             )),
-            Err(e) => self.say(&format!("{e}\n")),
+            Err(e) => self.say(&format!(
+                "cannot save: {e}\nThe session itself is still saved as {}.\n",
+                self.session.id
+            )),
         }
     }
 
