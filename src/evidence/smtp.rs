@@ -248,6 +248,13 @@ pub fn extract(evidence: &mut Evidence, secrets: &[SecretAt]) {
     }
 }
 
+/// A line up to its first redaction marker: the marker's own `: `
+/// (`AUTH PLAIN <redacted: AUTH PLAIN credentials, 40 bytes>`) is no sign
+/// of a log line.
+fn before_marker(body: &str) -> &str {
+    body.split("<redacted: ").next().unwrap_or(body)
+}
+
 impl Dialogue<'_> {
     /// Handles line `no`; returns the next line to read.
     fn line(&mut self, no: usize) -> usize {
@@ -286,7 +293,7 @@ impl Dialogue<'_> {
                         return self.quoted(no, &text);
                     }
                     self.server(no, body);
-                } else if parse_command(body).is_some() && !body.contains(": ") {
+                } else if parse_command(body).is_some() && !before_marker(body).contains(": ") {
                     self.client(no, body);
                 } else {
                     self.flush(no - 1);
@@ -760,6 +767,22 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn auth_with_its_credentials_on_the_command_line_is_a_command() {
+        // redaction leaves `<redacted: ...>` on the line; its `: ` is no log line's
+        let text = "220 mx ESMTP\nEHLO me\n250-mx\n250 AUTH PLAIN LOGIN\nAUTH PLAIN AGFsaWNlAHNlY3JldDEyMw==\n535 5.7.8 authentication failed\nAUTH LOGIN YWxpY2U=\n334 UGFzc3dvcmQ6\nc2VjcmV0MTIz\n535 5.7.8 authentication failed\n";
+        let got = replies(text);
+        assert_eq!(got[2], (535, Phase::Auth, "5.7.8".to_string()), "{got:?}");
+        assert_eq!(got[3], (535, Phase::Auth, "5.7.8".to_string()), "{got:?}");
+        let commands: Vec<usize> = Evidence::from_text(text)
+            .items
+            .iter()
+            .filter(|i| matches!(&i.kind, ItemKind::Command { verb, .. } if verb == "AUTH"))
+            .map(|i| i.line)
+            .collect();
+        assert_eq!(commands, [5, 7]);
     }
 
     #[test]
