@@ -221,6 +221,9 @@ fn classify_caught(
     global: &Answers,
     show_usernames: bool,
 ) -> classify::TicketResult {
+    if let Some(err) = unknown_answer(kb, ticket) {
+        return classify::TicketResult::from_error(&err);
+    }
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut result = classify::classify(kb, ticket, global);
         if show_usernames {
@@ -236,6 +239,28 @@ fn classify_caught(
             id: ticket.id.clone(),
             message,
         })
+    })
+}
+
+/// A record's answer to a fact no question asks (a misspelt fact) would be
+/// dropped without a word, as `--answer` refuses it: the ticket is an error
+/// naming the fact and the ones that are understood.
+fn unknown_answer(kb: &KnowledgeBase, ticket: &Ticket) -> Option<TicketError> {
+    let fact = ticket
+        .answers
+        .keys()
+        .find(|f| kb.question_for(f).is_none())?;
+    let known = kb.askable_facts();
+    let hint = crate::kb::did_you_mean(fact, known.iter().copied())
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    Some(TicketError {
+        id: ticket.id.clone(),
+        message: format!(
+            "answer {fact}={}: unknown fact{hint}; the facts an agent can answer are: {}",
+            ticket.answers[fact].as_str(),
+            known.join(", ")
+        ),
     })
 }
 
@@ -405,6 +430,22 @@ mod tests {
         )
         .unwrap();
         (summary, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_record_answering_an_unknown_fact_is_an_error_naming_it() {
+        let line = r#"{"id": "t1", "transcript": "535 5.7.8 auth failed", "answers": {"recieve_works": "yes"}}"#;
+        let (summary, out) = run_with(1, vec![parse_record(line, "x")]);
+        assert!(!summary.all_classified, "{out}");
+        assert!(
+            out.contains(
+                r#"answer recieve_works=yes: unknown fact (did you mean \"receive_works\"?)"#
+            ),
+            "{out}"
+        );
+        let line = r#"{"id": "t2", "transcript": "535 5.7.8 auth failed", "answers": {"receive_works": "yes"}}"#;
+        let (_, out) = run_with(1, vec![parse_record(line, "x")]);
+        assert!(!out.contains("\"error\""), "{out}");
     }
 
     #[test]

@@ -353,6 +353,9 @@ fn table_row(r: &TicketResult) -> String {
         format!("error: {err}")
     } else if let Some(q) = &r.question {
         format!("ask {}", q.fact)
+    } else if !r.notes.is_empty() {
+        // why an empty or binary ticket is unknown, or that input was cut
+        format!("note: {}", r.notes.join("; "))
     } else {
         String::new()
     };

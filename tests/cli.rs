@@ -230,3 +230,32 @@ fn evidence_shows_each_item_with_its_line_and_never_a_password() {
         }
     }
 }
+
+#[test]
+fn the_table_says_why_an_empty_or_binary_ticket_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let binary = dir.path().join("binary.txt");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 0, 1, 2, 255, 0, 7]).unwrap();
+    let o = mailtriage(&[
+        "classify",
+        "--format",
+        "table",
+        empty.to_str().unwrap(),
+        binary.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{out}"))
+            .to_string()
+    };
+    assert!(
+        row("empty.txt").contains("note: the transcript is empty"),
+        "{out}"
+    );
+    assert!(row("binary.txt").contains("note: binary input"), "{out}");
+}

@@ -428,3 +428,37 @@ fn escalate_names_the_diagnosis_classify_names() {
         );
     }
 }
+
+/// A bounce or an accepted message shows sending got past the login and the
+/// connection: a postmaster must not read "Wrong password" or "Firewall" as
+/// open suspects in a delivery packet.
+#[test]
+fn delivery_packets_rule_out_the_login_and_the_firewall() {
+    let ruled_out = |file: &str| -> Vec<String> {
+        let json = packet(
+            &kb(),
+            file,
+            &transcript(file),
+            &expected_answers(file),
+            None,
+            PacketFormat::Json,
+            false,
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["ruled_out"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["suspect"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let bounce = ruled_out("ip-blocklisted-01-postfix-bounce-spamhaus-sbl.txt");
+    assert!(bounce.contains(&"password".to_string()), "{bounce:?}");
+    let accepted = ruled_out("accepted-then-lost-01-postfix-log.txt");
+    for suspect in ["password", "firewall"] {
+        assert!(accepted.contains(&suspect.to_string()), "{accepted:?}");
+    }
+    // a refused login still leaves the password open
+    let login = ruled_out("auth-bad-credentials-01-failing-session-only.txt");
+    assert!(!login.contains(&"password".to_string()), "{login:?}");
+}

@@ -140,6 +140,64 @@ fn pasted_text_ends_at_an_empty_line_and_typos_are_not_evidence() {
 }
 
 #[test]
+fn answers_in_an_agents_words_answer_or_say_how_and_never_become_evidence() {
+    let data = tempfile::tempdir().unwrap();
+    let script = format!(
+        "load {FAILING_ONLY}\nyes it works\nnot sure\nanswers\nanswers 1 dunno\nevidence\nquit\n"
+    );
+    let out = run(data.path(), &["repl"], &script);
+    let text = stdout(&out);
+    assert!(
+        text.contains("to answer, type just yes (yes, no or unknown on its own line)"),
+        "{text}"
+    );
+    assert!(!text.contains("unknown command"), "{text}");
+    assert!(text.contains("receive_works = unknown"), "{text}");
+    assert!(text.contains("1. receive_works = unknown"), "{text}");
+    assert_eq!(text.matches("Added paste").count(), 1, "{text}");
+}
+
+#[test]
+fn a_packet_from_a_session_counts_the_credentials_redacted_in_it() {
+    let data = tempfile::tempdir().unwrap();
+    // a username and a password, both redacted before the session keeps them
+    let out = run(
+        data.path(),
+        &["repl"],
+        &format!("load {FAILING_ONLY}\nyes\nescalate\nquit\n"),
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("APPENDIX: TRANSCRIPT (CREDENTIALS REDACTED: 2)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn saving_into_a_missing_folder_names_the_folder_not_a_temporary_file() {
+    let data = tempfile::tempdir().unwrap();
+    let missing = data.path().join("no-such-folder");
+    let script = format!(
+        "load {FAILING_ONLY}\nsave {0}/s.json\nescalate -o {0}/p.txt\nquit\n",
+        missing.display()
+    );
+    let text = stdout(&run(data.path(), &["repl"], &script));
+    let told = format!(
+        "there is no folder {}; give a path in a folder that exists",
+        missing.display()
+    );
+    assert!(
+        text.contains(&format!(
+            "cannot save: {}/s.json: {told}",
+            missing.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("cannot write the packet: "), "{text}");
+    assert!(!text.contains("at path"), "{text}");
+}
+
+#[test]
 fn escalate_and_save_write_files_and_no_file_holds_a_credential() {
     let data = tempfile::tempdir().unwrap();
     let packet = data.path().join("packet.txt");

@@ -783,6 +783,22 @@ mod tests {
     }
 
     #[test]
+    fn auth_with_its_credentials_on_the_command_line_is_a_command() {
+        // redaction leaves `<redacted: ...>` on the line; its `: ` is no log line's
+        let text = "220 mx ESMTP\nEHLO me\n250-mx\n250 AUTH PLAIN LOGIN\nAUTH PLAIN AGFsaWNlAHNlY3JldDEyMw==\n535 5.7.8 authentication failed\nAUTH LOGIN YWxpY2U=\n334 UGFzc3dvcmQ6\nc2VjcmV0MTIz\n535 5.7.8 authentication failed\n";
+        let got = replies(text);
+        assert_eq!(got[2], (535, Phase::Auth, "5.7.8".to_string()), "{got:?}");
+        assert_eq!(got[3], (535, Phase::Auth, "5.7.8".to_string()), "{got:?}");
+        let commands: Vec<usize> = Evidence::from_text(text)
+            .items
+            .iter()
+            .filter(|i| matches!(&i.kind, ItemKind::Command { verb, .. } if verb == "AUTH"))
+            .map(|i| i.line)
+            .collect();
+        assert_eq!(commands, [5, 7]);
+    }
+
+    #[test]
     fn raw_telnet_dialogue_tracks_phases() {
         let got = replies("220 mx ESMTP\nEHLO me\n250-mx\n250 AUTH LOGIN\nMAIL FROM:<a@example.com>\n250 ok\nRCPT TO:<b@example.org>\n550 5.1.1 no such user\n");
         assert_eq!(got[0].1, Phase::Greeting);

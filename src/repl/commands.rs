@@ -31,7 +31,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "yes",
         args: "",
-        help: "answer the open question (also y, no, n, unknown, ?)",
+        help: "answer the open question (also y, no, n, unknown, ?, not sure)",
     },
     Spec {
         name: "why",
@@ -82,6 +82,18 @@ pub const COMMANDS: &[Spec] = &[
 
 /// Words that answer the open question.
 pub const ANSWER_WORDS: &[&str] = &["yes", "no", "unknown", "y", "n", "?"];
+
+/// Phrases an agent types for "I don't know": the `unknown` answer.
+const UNKNOWN_PHRASES: &[&str] = &[
+    "dunno",
+    "don't know",
+    "dont know",
+    "do not know",
+    "not sure",
+    "unsure",
+    "no idea",
+    "idk",
+];
 
 /// Values `answers FACT VALUE` accepts.
 pub const ANSWER_VALUES: &[&str] = &["yes", "no", "unknown", "clear"];
@@ -158,7 +170,20 @@ pub fn assess(buffer: &str, block: bool) -> Assembly {
 /// never taken for one.
 pub fn is_command_line(line: &str) -> bool {
     let word = line.split_whitespace().next().unwrap_or("");
-    is_command_word(word) || (line.trim() == word && is_answer_word(word))
+    is_command_word(word) || answer_of(line).is_some()
+}
+
+/// A whole line that answers the open question: an answer word, or a
+/// phrase for "I don't know" (`not sure`, `dunno`).
+pub fn answer_of(line: &str) -> Option<Answer> {
+    let text = line.trim().to_ascii_lowercase();
+    let text = text.trim_end_matches(['.', '!']);
+    if is_answer_word(text) {
+        return Answer::parse(text);
+    }
+    UNKNOWN_PHRASES
+        .contains(&text.replace('\u{2019}', "'").as_str())
+        .then_some(Answer::Unknown)
 }
 
 fn is_command_word(word: &str) -> bool {
@@ -193,9 +218,7 @@ pub fn classify(text: &str, block: bool) -> Input {
         return Input::Unknown(line.to_string());
     }
     if let Some(word) = answer_with_remarks(line) {
-        return Input::Usage(format!(
-            "to answer, type just {word} (or no, unknown); to add this line as evidence, type paste first"
-        ));
+        return Input::Usage(remarks_usage(word));
     }
     transcript(text)
 }
@@ -219,6 +242,14 @@ fn answer_with_remarks(line: &str) -> Option<&'static str> {
     }
 }
 
+/// What to do with an answer that has words around it.
+fn remarks_usage(word: &str) -> String {
+    format!(
+        "to answer, type just {word} (yes, no or unknown on its own line); \
+         to add this line as evidence, type paste first"
+    )
+}
+
 fn transcript(text: &str) -> Input {
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.iter().position(|l| !l.trim().is_empty());
@@ -231,6 +262,9 @@ fn transcript(text: &str) -> Input {
 
 /// Parses a command line whose first word is a command or an answer.
 pub fn parse(line: &str) -> Result<Command, String> {
+    if let Some(answer) = answer_of(line) {
+        return Ok(Command::Answer(answer));
+    }
     let words = split_words(line)?;
     let (name, args) = words
         .split_first()
@@ -258,9 +292,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
         },
         "answers" => parse_answers(args),
         "escalate" => parse_escalate(args),
-        word => match Answer::parse(word) {
-            Some(answer) if args.is_empty() => Ok(Command::Answer(answer)),
-            _ => Err(format!("unknown command {word:?}; type help")),
+        word => match answer_with_remarks(line) {
+            Some(answer) => Err(remarks_usage(answer)),
+            None => Err(format!("unknown command {word:?}; type help")),
         },
     }
 }
@@ -417,6 +451,41 @@ mod tests {
             classify("load 'my file.txt' b", false),
             Input::Command(Command::Load(vec!["my file.txt".into(), "b".into()]))
         );
+    }
+
+    #[test]
+    fn words_for_not_knowing_answer_unknown_and_never_start_a_paste() {
+        for phrase in [
+            "dunno",
+            "not sure",
+            "Don't know",
+            "don\u{2019}t know",
+            "no idea",
+            "idk.",
+        ] {
+            assert_eq!(assess(phrase, false), Assembly::Complete, "{phrase}");
+            assert_eq!(
+                classify(phrase, false),
+                Input::Command(Command::Answer(Answer::Unknown)),
+                "{phrase}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_answer_with_remarks_says_how_to_answer_whatever_the_word() {
+        for remark in [
+            "yes it works",
+            "y it works",
+            "no it fails too",
+            "yep it works",
+        ] {
+            let Input::Usage(msg) = classify(remark, false) else {
+                panic!("{remark} is neither silently an answer nor a transcript");
+            };
+            assert!(msg.starts_with("to answer, type just "), "{remark}: {msg}");
+            assert!(!msg.contains("unknown command"), "{remark}: {msg}");
+        }
     }
 
     #[test]

@@ -436,7 +436,7 @@ impl<'a> Repl<'a> {
         };
         match value.as_str() {
             "clear" => self.set_answer(&fact, None),
-            v => match Answer::parse(v) {
+            v => match commands::answer_of(v).or_else(|| Answer::parse(v)) {
                 Some(a) => self.set_answer(&fact, Some(a)),
                 None => self.say(&format!(
                     "{v:?} is not an answer: use yes, no, unknown or clear.\n"
@@ -523,7 +523,7 @@ impl<'a> Repl<'a> {
                     "Wrote the escalation packet to {}.\n",
                     path.display()
                 )),
-                Err(e) => self.say(&format!("{e}\n")),
+                Err(e) => self.say(&format!("cannot write the packet: {e}\n")),
             },
         }
     }
@@ -535,7 +535,10 @@ impl<'a> Repl<'a> {
                 self.session.id,
                 path.display()
             )),
-            Err(e) => self.say(&format!("{e}\n")),
+            Err(e) => self.say(&format!(
+                "cannot save: {e}\nThe session itself is still saved as {}.\n",
+                self.session.id
+            )),
         }
     }
 

@@ -433,11 +433,24 @@ fn write_atomic_with(
         path: path.to_path_buf(),
         source,
     };
+    // the temporary file's own name is no use to the person who gave `path`
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
-        .map_err(io)?;
+        .map_err(|e| {
+            io(if dir.is_dir() {
+                std::io::Error::from(e.kind())
+            } else {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "there is no folder {}; give a path in a folder that exists",
+                        dir.display()
+                    ),
+                )
+            })
+        })?;
     write(tmp.as_file_mut(), bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
