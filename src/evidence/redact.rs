@@ -148,11 +148,11 @@ static AUTH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 static PASSWORD_OPTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?P<pre>(?:--auth-password|--auth-pass|--password|--pass|\s-ap|\s-pw|\s-p(?:ass)?)[=\s]+)(?P<cred>"[^"]*"|'[^']*'|\S+)"#)
+    Regex::new(r#"(?i)(?P<pre>(?:--auth-password|--auth-pass|--password|--pass|\s--?ap|\s--?pw|\s-p(?:ass)?)[=\s]+)(?P<cred>"[^"]*"|'[^']*'|\S+)"#)
         .unwrap()
 });
 static USERNAME_OPTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?P<pre>(?:--auth-user|\s-au)[=\s]+)(?P<cred>"[^"]*"|'[^']*'|[^\s\\]+)"#)
+    Regex::new(r#"(?i)(?P<pre>(?:--auth-user|\s--?au)[=\s]+)(?P<cred>"[^"]*"|'[^']*'|[^\s\\]+)"#)
         .unwrap()
 });
 static USER_PASS_OPTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -946,6 +946,17 @@ reply: b'235 2.7.0 Accepted\\r\\n'";
         for secret in ["hunter2", "pa ss", "s3cret", " alice", " bob"] {
             assert!(!out.contains(secret), "{secret} survived:\n{out}");
         }
+    }
+
+    #[test]
+    fn swaks_short_options_with_two_dashes_are_redacted() {
+        // swaks reads its short options with one dash or two
+        let r = redact("swaks --to b@example.org -s smtp.example.net --port 587 --au alice --ap 'hunter 2' -tls");
+        let out = r.lines.join("\n");
+        for secret in ["hunter 2", "alice"] {
+            assert!(!out.contains(secret), "{secret} survived:\n{out}");
+        }
+        assert!(out.contains("--port 587"), "{out}");
     }
 
     #[test]
