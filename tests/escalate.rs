@@ -462,3 +462,33 @@ fn delivery_packets_rule_out_the_login_and_the_firewall() {
     let login = ruled_out("auth-bad-credentials-01-failing-session-only.txt");
     assert!(!login.contains(&"password".to_string()), "{login:?}");
 }
+
+/// A suspect ruled out because the session got through quotes the line that
+/// shows it (the server's 220 banner), not the attempt's last reply (the 535).
+#[test]
+fn a_ruled_out_suspect_cites_the_line_that_shows_its_reason() {
+    let file = "auth-backend-fault-01-broadband-vs-dialup.txt";
+    let json = packet(
+        &kb(),
+        file,
+        &transcript(file),
+        &expected_answers(file),
+        None,
+        PacketFormat::Json,
+        false,
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let firewall = v["ruled_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["suspect"] == "firewall")
+        .unwrap_or_else(|| panic!("firewall not ruled out: {:#}", v["ruled_out"]));
+    let lines: Vec<&str> = firewall["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, ["220 mail.example.net ESMTP"], "{firewall:#}");
+}

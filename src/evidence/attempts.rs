@@ -45,6 +45,11 @@ pub struct Attempt {
     pub outcome: Outcome,
     /// The line that settled the outcome.
     pub outcome_line: usize,
+    /// Every outcome the attempt went through, in order, with the line that
+    /// showed it (connected, greeted, then AUTH ...): the line that proves an
+    /// attempt got at least as far as some stage.
+    #[serde(skip)]
+    pub reached: Vec<(Outcome, usize)>,
 }
 
 impl Attempt {
@@ -57,6 +62,7 @@ impl Attempt {
             port: None,
             outcome: Outcome::Unknown,
             outcome_line: line,
+            reached: Vec::new(),
         }
     }
 
@@ -67,6 +73,15 @@ impl Attempt {
     fn settle(&mut self, outcome: Outcome, line: usize) {
         self.outcome = outcome;
         self.outcome_line = line;
+        self.reached.push((outcome, line));
+    }
+
+    /// The first line at which the attempt showed one of `outcomes`.
+    pub fn first_reached(&self, outcomes: &[Outcome]) -> Option<usize> {
+        self.reached
+            .iter()
+            .find(|(o, _)| outcomes.contains(o))
+            .map(|&(_, line)| line)
     }
 }
 
