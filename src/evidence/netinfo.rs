@@ -166,6 +166,17 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c| local(cap(c, "addr")),
         ),
         (
+            // PowerShell's Test-NetConnection
+            r"(?i)^\s*SourceAddress\s*:\s*(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\b",
+            |c| local(cap(c, "addr")),
+        ),
+        (
+            // a note: "public IP is 203.0.113.7", "customer's IP: ...",
+            // "from dial-up 203.0.113.7", "on the DSL line (203.0.113.7)"
+            r"(?i)(?:\b(?:public|external|wan|my|our|his|her|their|customer'?s)\s+IP(?:v4)?(?:\s+address)?\s*(?:is|was|:|=)?|\b(?:from|on|via)\s+(?:the\s+|a\s+|his\s+|her\s+|their\s+)?(?:dial-?up|broadband|a?dsl|vdsl|cable|fib(?:re|er)|hotspot|mobile|lte|4g)(?:\s+(?:line|connection|modem|router))?)\s*[(\[]?(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\b",
+            |c| local(cap(c, "addr")),
+        ),
+        (
             r"(?i)^(?P<rev>[\d.]+)\.in-addr\.arpa\.?\s+(?:\d+\s+)?(?:IN\s+)?PTR\s+(?P<name>\S+?)\.?\s*$",
             |c| ptr(cap(c, "rev"), cap(c, "name")),
         ),
@@ -471,5 +482,46 @@ pub(crate) mod tests {
         assert!(k.contains(&ItemKind::NetworkHint {
             label: "dial-up".into()
         }));
+    }
+
+    #[test]
+    fn source_addresses_in_tool_output_and_notes() {
+        for (line, want) in [
+            ("SourceAddress          : 192.168.178.34", "192.168.178.34"),
+            (
+                "Customer says it fails from dial-up 203.0.113.7 too",
+                "203.0.113.7",
+            ),
+            (
+                "on the DSL line (198.51.100.9) it times out",
+                "198.51.100.9",
+            ),
+            (
+                "Agent: customer's public IP is 203.0.113.44",
+                "203.0.113.44",
+            ),
+            ("my IP: 198.51.100.20", "198.51.100.20"),
+        ] {
+            assert!(
+                kinds(line).contains(&ItemKind::LocalAddress {
+                    address: want.into()
+                }),
+                "{line}: {:?}",
+                kinds(line)
+            );
+        }
+        // the server's address is no source
+        for line in [
+            "Connection to mail.example.net (192.0.2.30) 465 port succeeded!",
+            "RemoteAddress          : 203.0.113.25",
+            "the server's IP is 192.0.2.5",
+        ] {
+            assert!(
+                !kinds(line)
+                    .iter()
+                    .any(|k| matches!(k, ItemKind::LocalAddress { .. })),
+                "{line}"
+            );
+        }
     }
 }
