@@ -76,11 +76,11 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     let table: Vec<(&str, MakeItem)> = vec![
         // commands that open a connection
         (
-            r"(?i)(?:^|[$#>]\s*)(?:telnet)\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\b",
+            r"(?i)(?:^\s*|[$#>]\s*)(?:telnet)\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\b",
             |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
         ),
         (
-            r"(?i)(?:^|[$#>]\s*)(?:nc|ncat|netcat)\s+(?:-\S+\s+(?:\d+\s+)?)*(?P<host>[A-Za-z0-9][\w.:-]*)\s+(?P<port>\d{1,5})\b",
+            r"(?i)(?:^\s*|[$#>]\s*)(?:nc|ncat|netcat)\s+(?:-\S+\s+(?:\d+\s+)?)*(?P<host>[A-Za-z0-9][\w.:-]*)\s+(?P<port>\d{1,5})\b",
             |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
         ),
         (
