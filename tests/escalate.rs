@@ -462,3 +462,73 @@ fn delivery_packets_rule_out_the_login_and_the_firewall() {
     let login = ruled_out("auth-bad-credentials-01-failing-session-only.txt");
     assert!(!login.contains(&"password".to_string()), "{login:?}");
 }
+
+/// A suspect ruled out because the session got through quotes the line that
+/// shows it (the server's 220 banner), not the attempt's last reply (the 535).
+#[test]
+fn a_ruled_out_suspect_cites_the_line_that_shows_its_reason() {
+    let file = "auth-backend-fault-01-broadband-vs-dialup.txt";
+    let json = packet(
+        &kb(),
+        file,
+        &transcript(file),
+        &expected_answers(file),
+        None,
+        PacketFormat::Json,
+        false,
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let firewall = v["ruled_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["suspect"] == "firewall")
+        .unwrap_or_else(|| panic!("firewall not ruled out: {:#}", v["ruled_out"]));
+    let lines: Vec<&str> = firewall["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, ["220 mail.example.net ESMTP"], "{firewall:#}");
+}
+
+/// The access provider can act only on the customer's line: the packet names
+/// its public address when the transcript shows one, says plainly what to add
+/// when it does not, and never offers a destination's address as the source.
+#[test]
+fn the_access_isp_packet_identifies_the_line_or_says_what_is_missing() {
+    let isp = |file: &str| {
+        packet(
+            &kb(),
+            file,
+            &transcript(file),
+            &expected_answers(file),
+            Some("access-isp"),
+            PacketFormat::Text,
+            false,
+        )
+    };
+    let missing = "MISSING BEFORE SENDING";
+    // an interface address: named, nothing missing
+    let shown = isp("port25-blocked-03-nc-25-timeout-465-ok.txt");
+    assert!(shown.contains("connection (203.0.113.118)"), "{shown}");
+    assert!(!shown.contains(missing), "{shown}");
+    // no address at all
+    let none = isp("port25-blocked-01-telnet-25-vs-587.txt");
+    assert!(none.contains(missing), "{none}");
+    assert!(none.contains("public IP address"), "{none}");
+    assert!(none.contains("line id"), "{none}");
+    // only a private address behind the router (Test-NetConnection's SourceAddress)
+    let private = isp("port25-blocked-07-test-netconnection-german-25-false-587-true.txt");
+    assert!(private.contains(missing), "{private}");
+    assert!(private.contains("(only 192.168.178.34"), "{private}");
+    // a deferral naming the MX it could not reach is no source address
+    let mta = isp("port25-blocked-04-own-mta-all-destinations-timeout.txt");
+    assert!(mta.contains(missing), "{mta}");
+    assert!(!mta.contains("connection (192.0.2.26"), "{mta}");
+    assert!(
+        mta.contains("server mx.example.org (192.0.2.60) port 25"),
+        "{mta}"
+    );
+}

@@ -439,7 +439,12 @@ fn matches_in(
             .attempts
             .iter()
             .find(|a| outcomes.contains(&a.outcome))
-            .map(|a| vec![EvidenceRef::of_line(e, a.outcome_line)]),
+            // the line that first shows one of the outcomes (the banner for
+            // "greeted or further"), not the attempt's last reply
+            .map(|a| {
+                let line = a.first_reached(outcomes).unwrap_or(a.outcome_line);
+                vec![EvidenceRef::of_line(e, line)]
+            }),
         CompiledMatcher::Attempts {
             failed,
             worked,

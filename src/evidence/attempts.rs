@@ -45,6 +45,11 @@ pub struct Attempt {
     pub outcome: Outcome,
     /// The line that settled the outcome.
     pub outcome_line: usize,
+    /// Every outcome the attempt went through, in order, with the line that
+    /// showed it (connected, greeted, then AUTH ...): the line that proves an
+    /// attempt got at least as far as some stage.
+    #[serde(skip)]
+    pub reached: Vec<(Outcome, usize)>,
 }
 
 impl Attempt {
@@ -57,6 +62,7 @@ impl Attempt {
             port: None,
             outcome: Outcome::Unknown,
             outcome_line: line,
+            reached: Vec::new(),
         }
     }
 
@@ -67,6 +73,15 @@ impl Attempt {
     fn settle(&mut self, outcome: Outcome, line: usize) {
         self.outcome = outcome;
         self.outcome_line = line;
+        self.reached.push((outcome, line));
+    }
+
+    /// The first line at which the attempt showed one of `outcomes`.
+    pub fn first_reached(&self, outcomes: &[Outcome]) -> Option<usize> {
+        self.reached
+            .iter()
+            .find(|(o, _)| outcomes.contains(o))
+            .map(|&(_, line)| line)
     }
 }
 
@@ -179,6 +194,18 @@ fn update(attempt: &mut Attempt, kind: &ItemKind, line: usize) {
             }
         }
         ItemKind::Reply(reply) => {
+            // a paste that starts at the banner (a printer's log, a client's
+            // debug output) names the server only there
+            if reply.phase == Phase::Greeting
+                && attempt
+                    .server
+                    .as_deref()
+                    .is_none_or(|s| s.parse::<std::net::IpAddr>().is_ok())
+            {
+                if let Some(name) = banner_host(&reply.text) {
+                    attempt.server = Some(name);
+                }
+            }
             let failed = reply.code >= 400;
             let outcome = match reply.phase {
                 Phase::Greeting | Phase::Ehlo | Phase::Helo | Phase::StartTls if failed => {
@@ -197,6 +224,22 @@ fn update(attempt: &mut Attempt, kind: &ItemKind, line: usize) {
         }
         _ => {}
     }
+}
+
+/// The host name a banner starts with (`220 mail.example.com ESMTP ...`).
+fn banner_host(text: &str) -> Option<String> {
+    let name = text.split_whitespace().next()?.trim_end_matches('.');
+    let labels: Vec<&str> = name.split('.').collect();
+    (labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic())))
+    .then(|| name.to_string())
 }
 
 fn credential_print(attempt: &Attempt, secrets: &[SecretAt]) -> Option<u64> {
@@ -240,5 +283,21 @@ mod tests {
             (e.attempts[1].port, e.attempts[1].outcome),
             (Some(587), Outcome::Greeted)
         );
+    }
+
+    #[test]
+    fn the_banner_or_the_command_names_the_server() {
+        // a printer's log starts at the banner
+        let e = Evidence::from_text("[SMTP] connect 192.0.2.12:25 ok\n[SMTP] << 220 mail.example.com Microsoft ESMTP MAIL Service ready\n[SMTP] >> EHLO MFP\n[SMTP] << 501 5.5.4 Invalid domain name\n");
+        assert_eq!(e.attempts.len(), 1, "{:#?}", e.attempts);
+        assert_eq!(e.attempts[0].server.as_deref(), Some("mail.example.com"));
+        // the command names it, the next line only its address
+        let e = Evidence::from_text("Customer ran:\n  telnet smtp.example.net 25\n  Trying 192.0.2.5...\n  telnet: Unable to connect to remote host: Connection timed out\n");
+        assert_eq!(e.attempts.len(), 1, "{:#?}", e.attempts);
+        assert_eq!(e.attempts[0].server.as_deref(), Some("smtp.example.net"));
+        assert_eq!(e.attempts[0].port, Some(25));
+        // a banner that names no host leaves the server unknown
+        let e = Evidence::from_text("220 ******************************\nEHLO pc\n");
+        assert_eq!(e.attempts[0].server, None);
     }
 }

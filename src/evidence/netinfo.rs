@@ -76,11 +76,11 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     let table: Vec<(&str, MakeItem)> = vec![
         // commands that open a connection
         (
-            r"(?i)(?:^|[$#>]\s*)(?:telnet)\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\b",
+            r"(?i)(?:^\s*|[$#>]\s*)(?:telnet)\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\b",
             |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
         ),
         (
-            r"(?i)(?:^|[$#>]\s*)(?:nc|ncat|netcat)\s+(?:-\S+\s+(?:\d+\s+)?)*(?P<host>[A-Za-z0-9][\w.:-]*)\s+(?P<port>\d{1,5})\b",
+            r"(?i)(?:^\s*|[$#>]\s*)(?:nc|ncat|netcat)\s+(?:-\S+\s+(?:\d+\s+)?)*(?P<host>[A-Za-z0-9][\w.:-]*)\s+(?P<port>\d{1,5})\b",
             |c| connect(cap(c, "host"), port_of(c), ConnectResult::Trying),
         ),
         (
@@ -163,6 +163,17 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         ),
         (
             r"(?i)\blocal\s+IP address\s+(?P<addr>\d{1,3}(?:\.\d{1,3}){3})",
+            |c| local(cap(c, "addr")),
+        ),
+        (
+            // PowerShell's Test-NetConnection
+            r"(?i)^\s*SourceAddress\s*:\s*(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\b",
+            |c| local(cap(c, "addr")),
+        ),
+        (
+            // a note: "public IP is 203.0.113.7", "customer's IP: ...",
+            // "from dial-up 203.0.113.7", "on the DSL line (203.0.113.7)"
+            r"(?i)(?:\b(?:public|external|wan|my|our|his|her|their|customer'?s)\s+IP(?:v4)?(?:\s+address)?\s*(?:is|was|:|=)?|\b(?:from|on|via)\s+(?:the\s+|a\s+|his\s+|her\s+|their\s+)?(?:dial-?up|broadband|a?dsl|vdsl|cable|fib(?:re|er)|hotspot|mobile|lte|4g)(?:\s+(?:line|connection|modem|router))?)\s*[(\[]?(?P<addr>\d{1,3}(?:\.\d{1,3}){3})\b",
             |c| local(cap(c, "addr")),
         ),
         (
@@ -471,5 +482,46 @@ pub(crate) mod tests {
         assert!(k.contains(&ItemKind::NetworkHint {
             label: "dial-up".into()
         }));
+    }
+
+    #[test]
+    fn source_addresses_in_tool_output_and_notes() {
+        for (line, want) in [
+            ("SourceAddress          : 192.168.178.34", "192.168.178.34"),
+            (
+                "Customer says it fails from dial-up 203.0.113.7 too",
+                "203.0.113.7",
+            ),
+            (
+                "on the DSL line (198.51.100.9) it times out",
+                "198.51.100.9",
+            ),
+            (
+                "Agent: customer's public IP is 203.0.113.44",
+                "203.0.113.44",
+            ),
+            ("my IP: 198.51.100.20", "198.51.100.20"),
+        ] {
+            assert!(
+                kinds(line).contains(&ItemKind::LocalAddress {
+                    address: want.into()
+                }),
+                "{line}: {:?}",
+                kinds(line)
+            );
+        }
+        // the server's address is no source
+        for line in [
+            "Connection to mail.example.net (192.0.2.30) 465 port succeeded!",
+            "RemoteAddress          : 203.0.113.25",
+            "the server's IP is 192.0.2.5",
+        ] {
+            assert!(
+                !kinds(line)
+                    .iter()
+                    .any(|k| matches!(k, ItemKind::LocalAddress { .. })),
+                "{line}"
+            );
+        }
     }
 }

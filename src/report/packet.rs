@@ -110,6 +110,9 @@ pub struct SourceInfo {
     pub line: usize,
     /// Where it was seen: `interface`, `attempt`, `reverse lookup`, `server reply`.
     pub seen: String,
+    /// A private, shared (carrier-grade NAT), link-local or loopback address:
+    /// it lies inside a network and does not identify the customer's line.
+    pub private: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -494,6 +497,7 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                     ptr: None,
                     line: item.line,
                     seen: "interface".into(),
+                    private: false,
                 });
             }
             ItemKind::Connect { host, port, .. } if !host.is_empty() => {
@@ -546,6 +550,7 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                     ptr: None,
                     line: attempt.first_line,
                     seen: "attempt".into(),
+                    private: false,
                 });
             }
         }
@@ -560,9 +565,13 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                     ptr: Some(name.clone()),
                     line: item.line,
                     seen: "reverse lookup".into(),
+                    private: false,
                 }),
             }
         }
+    }
+    for source in &mut env.sources {
+        source.private = is_private(&source.address);
     }
     if env.client.is_none() {
         env.client = (1..=quotes.lines.len()).find_map(|no| {
@@ -578,12 +587,32 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
     env
 }
 
+/// Whether an address is one no provider can trace to a line: private
+/// (RFC 1918, RFC 4193), shared carrier-grade NAT space (RFC 6598),
+/// link-local or loopback.
+pub fn is_private(address: &str) -> bool {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => {
+            let [first, second, ..] = a.octets();
+            a.is_private()
+                || a.is_link_local()
+                || a.is_loopback()
+                || (first == 100 && (64..128).contains(&second))
+        }
+        Ok(std::net::IpAddr::V6(a)) => {
+            let first = a.segments()[0];
+            a.is_loopback() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
 static REVERSE_LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:\bdig\b.*?\s-x\s+|^\s*\$?\s*(?:host|nslookup)\s+)(?P<ip>[0-9a-f.:]+)")
         .unwrap()
 });
 static LOG_PEER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\brelay=|\bH=)(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\s?\[(?P<ip>[0-9A-Fa-f.:]+)\](?::(?P<port>\d+))?").unwrap()
+    Regex::new(r"(?:\brelay=|\bH=|\bconnect to\s+)(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\s?\[(?P<ip>[0-9A-Fa-f.:]+)\](?::(?P<port>\d+))?").unwrap()
 });
 /// The sending address an SPF check names: `client-ip=` in Received-SPF, `ip=` in SPF explanations.
 static SPF_IP: LazyLock<Regex> = LazyLock::new(|| {
@@ -594,11 +623,14 @@ static QUOTED_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\[(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:]+)(?:\s+\d+)?\]")
         .unwrap()
 });
+static CONNECT_TO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bconnect(?:ion)? to\s+\S*$").unwrap());
 
 /// Addresses and peers the evidence model does not carry yet: addresses
 /// looked up in reverse DNS (`dig -x`), the client address a server quotes
 /// in its reply or an SPF check names, MTA log peers (`relay=host[addr]:port`,
-/// `H=host [addr]`) and the `Remote-MTA` of a DSN.
+/// `connect to host[addr]:port`, `H=host [addr]`) and the `Remote-MTA` of a
+/// DSN.
 fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
     let add_source = |env: &mut Environment, address: &str, line: usize, seen: &str| {
         if address.parse::<std::net::IpAddr>().is_ok()
@@ -609,6 +641,7 @@ fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
                 ptr: None,
                 line,
                 seen: seen.into(),
+                private: false,
             });
         }
     };
@@ -657,7 +690,15 @@ fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
         }
     }
     for (item, reply) in input.evidence.replies() {
-        if let Some(c) = QUOTED_CLIENT.captures(&reply.text) {
+        // `connect to mx.example.org[192.0.2.60]:25` names the peer the
+        // reporting server tried, not the client it refused
+        let peer = |m: regex::Match| {
+            reply.text[m.end()..].starts_with(':') || CONNECT_TO.is_match(&reply.text[..m.start()])
+        };
+        if let Some(c) = QUOTED_CLIENT
+            .captures_iter(&reply.text)
+            .find(|c| !peer(c.get(0).unwrap()))
+        {
             let ip = c["ip"].to_string();
             if !env
                 .servers
