@@ -232,8 +232,9 @@ pub struct Scan<'kb> {
     /// one each `Line` pattern matches: tried when no single line matches.
     wrapped: Option<Wrapped>,
     /// By item index: what the reply-text prefilter found in the reply's
-    /// text and in the server's words of the item's quote, and those words.
-    replies: Vec<Option<(Scanned, Scanned, String)>>,
+    /// text and in the server's words of the item's quote, and those words
+    /// when they are not the whole quote.
+    replies: Vec<Option<(Scanned, Scanned, Option<String>)>>,
 }
 
 impl<'kb> Scan<'kb> {
@@ -284,10 +285,14 @@ impl<'kb> Scan<'kb> {
         if self.replies.len() <= index {
             self.replies.resize(index + 1, None);
         }
-        let (in_text, in_quote, quote) = self.replies[index].get_or_insert_with(|| {
-            let quote = server_words(item).into_owned();
-            (group.scan(text), group.scan(&quote), quote)
+        let (in_text, in_quote, words) = self.replies[index].get_or_insert_with(|| {
+            let words = server_words(item);
+            let scanned = group.scan(&words);
+            // server_words only leaves text out: the same length is the whole quote
+            let words = (words.len() != item.quote.len()).then(|| words.into_owned());
+            (group.scan(text), scanned, words)
         });
+        let quote = words.as_deref().unwrap_or(&item.quote);
         in_text.matches(re, text) || in_quote.matches(re, quote)
     }
 }
@@ -557,14 +562,18 @@ mod tests {
         assert!(matches(&m, &e, None).is_none());
     }
 
-    #[test]
-    fn a_reporters_own_status_and_reading_before_the_reply_is_not_the_servers() {
-        let text_matcher = |re: &str| CompiledMatcher::Reply {
+    /// A `Reply` matcher on the reply text alone.
+    fn text_matcher(re: &str) -> CompiledMatcher {
+        CompiledMatcher::Reply {
             code: None,
             status: None,
             phase: None,
             text: Some(crate::kb::LazyRegex::new(re)),
-        };
+        }
+    }
+
+    #[test]
+    fn a_reporters_own_status_and_reading_before_the_reply_is_not_the_servers() {
         let mut wrapped = reply(550, "<a@example.com>... Access denied", Some(0), false);
         wrapped.quote =
             "5.1.0 - Unknown address error 550-'5.7.1 <a@example.com>... Access denied'".into();
@@ -582,12 +591,6 @@ mod tests {
 
     #[test]
     fn the_host_a_postfix_report_names_is_not_the_servers_words() {
-        let text_matcher = |re: &str| CompiledMatcher::Reply {
-            code: None,
-            status: None,
-            phase: None,
-            text: Some(crate::kb::LazyRegex::new(re)),
-        };
         let mut postfix = reply(550, "Envelope blocked - User Entry", Some(0), false);
         postfix.quote = "<b@example.org>: host\n    eu-smtp-inbound-1.mimecast.com[192.0.2.1] said: 550 Envelope blocked -\n    User Entry (in reply to RCPT TO command)".into();
         let e = evidence(vec![postfix]);
