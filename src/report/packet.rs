@@ -115,6 +115,18 @@ pub struct SourceInfo {
     pub private: bool,
 }
 
+impl SourceInfo {
+    fn new(address: &str, ptr: Option<String>, line: usize, seen: &str) -> SourceInfo {
+        SourceInfo {
+            address: address.to_string(),
+            ptr,
+            line,
+            seen: seen.into(),
+            private: is_private(address),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServerInfo {
     pub name: String,
@@ -492,13 +504,8 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
             ItemKind::LocalAddress { address }
                 if !env.sources.iter().any(|s| &s.address == address) =>
             {
-                env.sources.push(SourceInfo {
-                    address: address.clone(),
-                    ptr: None,
-                    line: item.line,
-                    seen: "interface".into(),
-                    private: false,
-                });
+                env.sources
+                    .push(SourceInfo::new(address, None, item.line, "interface"));
             }
             ItemKind::Connect { host, port, .. } if !host.is_empty() => {
                 add_server(&mut env, input, item, host, *port)
@@ -545,13 +552,8 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
                     env.networks.push(source.clone());
                 }
             } else if !env.sources.iter().any(|s| &s.address == source) {
-                env.sources.push(SourceInfo {
-                    address: source.clone(),
-                    ptr: None,
-                    line: attempt.first_line,
-                    seen: "attempt".into(),
-                    private: false,
-                });
+                env.sources
+                    .push(SourceInfo::new(source, None, attempt.first_line, "attempt"));
             }
         }
     }
@@ -560,18 +562,14 @@ fn environment(input: &PacketInput, quotes: &Quotes) -> Environment {
         if let ItemKind::Ptr { address, name } = &item.kind {
             match env.sources.iter_mut().find(|s| &s.address == address) {
                 Some(source) => source.ptr = Some(name.clone()),
-                None => env.sources.push(SourceInfo {
-                    address: address.clone(),
-                    ptr: Some(name.clone()),
-                    line: item.line,
-                    seen: "reverse lookup".into(),
-                    private: false,
-                }),
+                None => env.sources.push(SourceInfo::new(
+                    address,
+                    Some(name.clone()),
+                    item.line,
+                    "reverse lookup",
+                )),
             }
         }
-    }
-    for source in &mut env.sources {
-        source.private = is_private(&source.address);
     }
     if env.client.is_none() {
         env.client = (1..=quotes.lines.len()).find_map(|no| {
@@ -636,13 +634,7 @@ fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
         if address.parse::<std::net::IpAddr>().is_ok()
             && !env.sources.iter().any(|s| s.address == address)
         {
-            env.sources.push(SourceInfo {
-                address: address.to_string(),
-                ptr: None,
-                line,
-                seen: seen.into(),
-                private: false,
-            });
+            env.sources.push(SourceInfo::new(address, None, line, seen));
         }
     };
     for no in 1..=quotes.lines.len() {
