@@ -22,6 +22,11 @@ fn transcript(file: &str) -> String {
         .unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// The JSON packet of a shipped ticket, parsed.
+fn incident_json(file: &str) -> serde_json::Value {
+    serde_json::from_str(&incident_packet(file, PacketFormat::Json)).expect("JSON")
+}
+
 fn incident_packet(file: &str, format: PacketFormat) -> String {
     let id = file.trim_end_matches(".txt");
     packet(
@@ -435,17 +440,7 @@ fn escalate_names_the_diagnosis_classify_names() {
 #[test]
 fn delivery_packets_rule_out_the_login_and_the_firewall() {
     let ruled_out = |file: &str| -> Vec<String> {
-        let json = packet(
-            &kb(),
-            file,
-            &transcript(file),
-            &expected_answers(file),
-            None,
-            PacketFormat::Json,
-            false,
-        );
-        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        v["ruled_out"]
+        incident_json(file)["ruled_out"]
             .as_array()
             .unwrap()
             .iter()
@@ -467,17 +462,7 @@ fn delivery_packets_rule_out_the_login_and_the_firewall() {
 /// shows it (the server's 220 banner), not the attempt's last reply (the 535).
 #[test]
 fn a_ruled_out_suspect_cites_the_line_that_shows_its_reason() {
-    let file = "auth-backend-fault-01-broadband-vs-dialup.txt";
-    let json = packet(
-        &kb(),
-        file,
-        &transcript(file),
-        &expected_answers(file),
-        None,
-        PacketFormat::Json,
-        false,
-    );
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let v = incident_json("auth-backend-fault-01-broadband-vs-dialup.txt");
     let firewall = v["ruled_out"]
         .as_array()
         .unwrap()
