@@ -536,32 +536,16 @@ fn regexes_of<'m>(m: &'m super::model::Matcher, out: &mut Vec<&'m str>) {
 /// A non-ASCII letter written right before or after a `\b` or `\B`
 /// (outside a character class), if any.
 fn non_ascii_letter_at_boundary(pattern: &str) -> Option<char> {
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut class_depth = 0usize;
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' if class_depth == 0 && matches!(chars.get(i + 1), Some('b' | 'B')) => {
-                let before = i.checked_sub(1).map(|j| chars[j]);
-                let after = chars.get(i + 2).copied();
-                if let Some(c) = [before, after]
-                    .into_iter()
-                    .flatten()
-                    .find(|c| !c.is_ascii() && c.is_alphanumeric())
-                {
-                    return Some(c);
-                }
-                i += 2;
-                continue;
-            }
-            '\\' => i += 1,
-            '[' => class_depth += 1,
-            ']' if class_depth > 0 => class_depth -= 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+    super::load::word_boundaries(pattern)
+        .into_iter()
+        .flat_map(|i| {
+            [
+                pattern[..i].chars().next_back(),
+                pattern[i + 2..].chars().next(),
+            ]
+        })
+        .flatten()
+        .find(|c| !c.is_ascii() && c.is_alphanumeric())
 }
 
 fn short(text: &str) -> String {

@@ -495,38 +495,43 @@ pub(super) fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
 /// to took 50 times longer per byte on long lines; the words the rules look
 /// for are ASCII. Escaped backslashes and character classes are left alone.
 fn ascii_word_boundaries(pattern: &str) -> std::borrow::Cow<'_, str> {
-    if !pattern.contains("\\b") && !pattern.contains("\\B") {
+    let at = word_boundaries(pattern);
+    if at.is_empty() {
         return pattern.into();
     }
-    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut out = String::with_capacity(pattern.len() + 8 * at.len());
+    let mut copied = 0;
+    for i in at {
+        out.push_str(&pattern[copied..i]);
+        out.push_str("(?-u:");
+        out.push_str(&pattern[i..i + 2]);
+        out.push(')');
+        copied = i + 2;
+    }
+    out.push_str(&pattern[copied..]);
+    out.into()
+}
+
+/// Where a pattern writes a word boundary (`\b` or `\B` outside a
+/// character class, not an escaped backslash followed by `b`): the byte
+/// index of each one's backslash.
+pub(super) fn word_boundaries(pattern: &str) -> Vec<usize> {
+    let mut found = Vec::new();
     let mut class_depth = 0usize;
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
+    let mut chars = pattern.char_indices();
+    while let Some((i, c)) = chars.next() {
         match c {
-            '\\' => match chars.next() {
-                Some(b @ ('b' | 'B')) if class_depth == 0 => {
-                    out.push_str("(?-u:\\");
-                    out.push(b);
-                    out.push(')');
+            '\\' => {
+                if let Some((_, 'b' | 'B')) = chars.next().filter(|_| class_depth == 0) {
+                    found.push(i);
                 }
-                Some(next) => {
-                    out.push('\\');
-                    out.push(next);
-                }
-                None => out.push('\\'),
-            },
-            '[' => {
-                class_depth += 1;
-                out.push(c);
             }
-            ']' if class_depth > 0 => {
-                class_depth -= 1;
-                out.push(c);
-            }
-            c => out.push(c),
+            '[' => class_depth += 1,
+            ']' if class_depth > 0 => class_depth -= 1,
+            _ => {}
         }
     }
-    out.into()
+    found
 }
 
 fn compile_code(text: &str, errors: &mut Vec<PatternError>) -> Option<super::CodePattern> {
