@@ -93,7 +93,7 @@ pub fn strip_leading_status(text: &str) -> &str {
 
 static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|failed:|smtp;|\]:|\):|>:|message:|answer:|to me:|reason:|remote mail server after [^:]{1,40}(?::<[^>]*>[^:]{0,40})?:|'|")\s*'?([245][0-57]\d)([ -]|$)(.*)$"#,
+        r#"(?i)(?:^|said:|responded:|response:|response was:|reply:|replied:|returned:|error:|failed:|smtp;|\]:|\):|>:|message:|answer:|to me:|reason:|deferred:|remote mail server after [^:]{1,40}(?::<[^>]*>[^:]{0,40})?:|'|")\s*'?([245][0-57]\d)([ -]|$)(.*)$"#,
     )
     .unwrap()
 });
@@ -420,6 +420,18 @@ mod tests {
         assert!(rest.starts_with("5.1.1"));
         assert!(find_embedded("The server responded: 535 Authentication failed").is_some());
         assert!(find_embedded("we sent 550 messages today").is_none());
+        // Sendmail's queue listing (mailq) and `stat=`: "Deferred: <reply>"
+        let (code, rest) = find_embedded(
+            "                 (Deferred: 421 mx.example.org 192.0.2.7 Too many sessions opened from your IP)",
+        )
+        .unwrap();
+        assert_eq!(
+            (code, rest),
+            (
+                421,
+                "mx.example.org 192.0.2.7 Too many sessions opened from your IP"
+            )
+        );
         let (code, rest) =
             find_embedded("The recipient's server says: 452 4.2.2 The email account is over quota")
                 .unwrap();
