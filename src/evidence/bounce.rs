@@ -62,9 +62,20 @@ static LOCALIZED_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
-/// A line of a non-delivery notice, in English or a localized wording.
+/// A word that denies what follows, ending the text before a notice's words:
+/// "no undeliverable message", "keine Unzustellbarkeitsnachricht", "sin
+/// mensaje no entregado". A line that says no notice came is no notice.
+static DENIED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:^|[^a-zà-ÿ])(?:no|not|never|without|any|keine?[mnrs]?|ohne|sin|ning[úu]n|aucun|pas d[e'])\s+(?:[a-zà-ÿ]+\s+)?["'“„«]?\s*$"#).unwrap()
+});
+
+/// A line of a non-delivery notice, in English or a localized wording,
+/// unless the line denies it.
 fn is_notice(line: &str) -> bool {
-    NOTICE.is_match(line) || LOCALIZED_NOTICE.is_match(line)
+    [&*NOTICE, &*LOCALIZED_NOTICE].iter().any(|re| {
+        re.find_iter(line)
+            .any(|m| !DENIED.is_match(&line[..m.start()]))
+    })
 }
 
 pub fn extract(evidence: &mut Evidence) {
@@ -755,6 +766,18 @@ fn inferred(
 #[cfg(test)]
 mod tests {
     use crate::evidence::{Evidence, Phase};
+
+    #[test]
+    fn a_line_that_denies_a_notice_is_no_notice() {
+        assert!(super::is_notice("Your message could not be delivered."));
+        assert!(super::is_notice("Die Nachricht ist unzustellbar."));
+        assert!(!super::is_notice(
+            "Ich bekomme keine Fehlermeldung und keine Unzustellbarkeitsnachricht."
+        ));
+        assert!(!super::is_notice(
+            "She never got any \"undeliverable\" message."
+        ));
+    }
 
     #[test]
     fn free_form_report_names_each_recipient_with_its_own_reply() {
