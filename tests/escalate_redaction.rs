@@ -117,6 +117,11 @@ fn passwords_in_script_calls_powershell_dotnet_python_java() {
 }
 
 #[test]
+fn relay_password_tables_config_settings_and_api_keys() {
+    check_form("relay-config-and-api-keys");
+}
+
+#[test]
 fn usernames_are_shown_decoded_only_when_asked() {
     let text =
         std::fs::read_to_string(repo("tests/data/redaction/auth-login.txt")).expect("transcript");

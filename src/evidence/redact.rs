@@ -5,7 +5,11 @@
 //! other SASL responses, in bare telnet pastes and in the log forms of swaks,
 //! Outlook, PHPMailer, Python and MTA debug output; `user:pass@` with or
 //! without a URL scheme; `Authorization:` headers; password and user options
-//! of swaks and curl; POP3 `PASS` and IMAP `LOGIN`; "password: ..." notes).
+//! of swaks and curl; POP3 `PASS` and IMAP `LOGIN`; "password: ..." notes
+//! and settings, camelCase ones too (`SmtpPassword`, `AuthPass=`); client
+//! password tables (Postfix `sasl_passwd` and `static:user:pass`, Exim
+//! `passwd.client`); sending services' API keys by their shape and token
+//! headers or settings (`X-Postmark-Server-Token:`, `API_KEY=`).
 //! Everything downstream sees only the redacted lines, so no output can echo
 //! a secret. Usernames may be shown decoded ([`RedactOptions`]); passwords,
 //! blobs and tokens never are.
@@ -143,6 +147,31 @@ static URL_CREDS: LazyLock<Regex> = LazyLock::new(|| {
 static BARE_CREDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?P<pre>(?:^|[\s'"=(<]))(?P<cred>[A-Za-z0-9._%+!-]+:[^\s/@:'"<>;()]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"#).unwrap()
 });
+/// Postfix's `static:user:password` lookup table (`smtp_sasl_password_maps =
+/// static:alice@example.com:secret`): the user may hold an `@`, so the bare
+/// `user:pass@host` form would take the map type for the user and leave the
+/// password.
+static STATIC_MAP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?P<pre>\bstatic:)(?P<cred>[^\s:'"]+:[^\s'"]+)"#).unwrap());
+/// A client password table line: Postfix's `sasl_passwd` (`[smtp.example.net]:587
+/// alice@example.com:secret`, the host optionally bracketed and with a port) and
+/// Exim's `passwd.client` (`*.example.net:alice@example.com:secret`): a host,
+/// then `user:password` ending the line.
+static PASSWORD_TABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(?P<pre>\s*(?:(?:\[[A-Za-z0-9.-]+\]|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d{1,5})?\s+|(?:\*|\*?[A-Za-z0-9*-]*(?:\.[A-Za-z0-9-]+)+):))(?P<cred>[A-Za-z0-9._%+@-]*[A-Za-z._%+@-][A-Za-z0-9._%+@-]*:\S+)\s*$"#).unwrap()
+});
+/// Sending services' API keys, recognisable by their shape wherever they
+/// stand: SendGrid's `SG.<id>.<secret>`, Mailgun's `key-<32 hex>`, Brevo's
+/// `xkeysib-`/`xsmtpsib-` keys.
+static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?P<pre>(?:^|[^A-Za-z0-9_-]))(?P<cred>SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|key-[0-9a-f]{32}|x(?:keysib|smtpsib)-[0-9a-f]{32,}(?:-[A-Za-z0-9]{8,})?)"#).unwrap()
+});
+/// An API key or token handed over as a header (`X-Postmark-Server-Token:`,
+/// `X-Api-Key:`, `api-key:`) or a setting (`API_KEY=`, `"apiKey": "..."`,
+/// `aws_secret_access_key =`).
+static TOKEN_SETTING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?P<pre>(?:\bx-[a-z-]*-token|\bx-api-key|\bapi-key)\s*:\s*|(?:\b|_)(?:api_?key|secret(?:_access)?_key|access_token|auth_token|server_token)\b["']?\s*[:=]\s*)(?P<cred>"[^"]+"|'[^']+'|[^\s,;"'}]+)"#).unwrap()
+});
 static AUTH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?P<pre>\b(?:proxy-)?authorization:\s*(?:basic|bearer|digest|ntlm|negotiate)?\s*)(?P<cred>\S.*?)\s*$")
         .unwrap()
@@ -160,7 +189,7 @@ static USER_PASS_OPTION: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 static PASSWORD_NOTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?P<pre>(?:\b|_)(?:(?:password|passwort|passwd|pwd|pw)\b["']?\s*(?:is|was|[:=])|pass\b["']?\s*[:=])\s*)(?P<cred>"[^"]+"|'[^']+'|[^\s,;"'}]+)"#)
+    Regex::new(r#"(?i)(?P<pre>(?:(?:\b|_)(?:(?:password|passwort|passwd|pwd|pw)\b["']?\s*(?:is|was|[:=])|pass\b["']?\s*[:=])|(?-i:[a-z0-9](?:Pass(?:word|wd)?|PASS(?:WORD)?))\b["']?\s*[:=])\s*)(?P<cred>"[^"]+"|'[^']+'|[^\s,;"'}]+)"#)
         .unwrap()
 });
 /// POP3 `PASS secret` (and FTP), typed by hand in a telnet test.
@@ -186,12 +215,16 @@ static LOGIN_CALL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The credential patterns of one line, in the order they are tried.
-fn inline_patterns() -> [(&'static Regex, SecretKind); 11] {
+fn inline_patterns() -> [(&'static Regex, SecretKind); 15] {
     [
         (&*URL_CREDS, SecretKind::Credentials),
         (&*AUTH_HEADER, SecretKind::Credentials),
         (&*USER_PASS_OPTION, SecretKind::Credentials),
+        (&*STATIC_MAP, SecretKind::Credentials),
+        (&*PASSWORD_TABLE, SecretKind::Credentials),
         (&*BARE_CREDS, SecretKind::Credentials),
+        (&*API_KEY, SecretKind::Token),
+        (&*TOKEN_SETTING, SecretKind::Token),
         (&*PASSWORD_OPTION, SecretKind::Password),
         (&*USERNAME_OPTION, SecretKind::Username),
         (&*IMAP_LOGIN, SecretKind::Password),
@@ -879,6 +912,62 @@ mod tests {
         let out = r.lines.join("\n");
         for secret in ["hunter5", "hunter6", "hunter7"] {
             assert!(!out.contains(secret), "{secret} survived:\n{out}");
+        }
+    }
+
+    #[test]
+    fn relay_password_tables_and_camel_case_settings_are_redacted() {
+        let r = redact(concat!(
+            "smtp_sasl_password_maps = static:alice@example.com:hunter8\n",
+            "[smtp.example.net]:587 alice@example.com:hunter9\n",
+            "smtp.example.net alice:hunter10\n",
+            "*.example.net:alice@example.com:hunter11\n",
+            "AuthPass=hunter12\n",
+            "{\"SmtpPassword\": \"hunter13\"}",
+        ));
+        let out = r.lines.join("\n");
+        for secret in [
+            "hunter8", "hunter9", "hunter10", "hunter11", "hunter12", "hunter13",
+        ] {
+            assert!(!out.contains(secret), "{secret} survived:\n{out}");
+        }
+        assert!(
+            out.starts_with("smtp_sasl_password_maps = static:<redacted:"),
+            "{out}"
+        );
+        assert!(out.contains("[smtp.example.net]:587 <redacted:"), "{out}");
+    }
+
+    #[test]
+    fn sending_service_api_keys_and_token_headers_are_redacted() {
+        let r = redact(concat!(
+            "apikey SG.Zx9yW8vU7tS6rQ5pO4nM3l.jI1hG0fE9dC8bB7aA6zZ5yY4xX3wW2vV1uU0\n",
+            "MAILGUN_KEY=key-0123456789abcdef0123456789abcdef\n",
+            "X-Postmark-Server-Token: 7b1c2d3e-4f5a-6b7c\n",
+            "\"apiKey\": \"abc123secret\"",
+        ));
+        let out = r.lines.join("\n");
+        for secret in [
+            "jI1hG0fE9dC8bB7aA6zZ5yY4xX3wW2vV1uU0",
+            "0123456789abcdef0123456789abcdef",
+            "7b1c2d3e-4f5a-6b7c",
+            "abc123secret",
+        ] {
+            assert!(!out.contains(secret), "{secret} survived:\n{out}");
+        }
+    }
+
+    #[test]
+    fn log_lines_and_hosts_with_ports_are_not_password_tables() {
+        for line in [
+            "Oct  7 11:02:31 relay01 postfix/qmgr[1123]: 4Hx9Q12bKZz9sWP: removed",
+            "mx.example.org 25",
+            "Connecting to smtp.example.net:587 ...",
+            "The key-holder said the password is correct",
+        ] {
+            let r = redact(line);
+            assert_eq!(r.lines[0], line);
+            assert!(r.secrets.is_empty(), "{line}");
         }
     }
 
