@@ -409,6 +409,16 @@ fn suspects(kb: &KnowledgeBase, facts: &Facts, ids: &[String]) -> Vec<SuspectVer
         .collect()
 }
 
+/// Whether the evidence rules out a usual suspect that stands for `cause`
+/// (`stands_for` in `suspects.ron`): a diagnosis of that cause is then no
+/// alternative, whatever else points at it.
+pub fn cause_ruled_out(kb: &KnowledgeBase, facts: &Facts, cause: &str) -> bool {
+    kb.suspects.iter().any(|s| {
+        s.stands_for.iter().any(|c| c == cause)
+            && s.ruled_out_by.iter().any(|r| holds(kb, facts, &r.when))
+    })
+}
+
 fn also_seen(kb: &KnowledgeBase, facts: &Facts, chosen: &str, cause: &str) -> Vec<String> {
     // one diagnosis per other cause: a second one of the same cause adds nothing
     let mut causes: Vec<&str> = vec![cause];
@@ -420,6 +430,7 @@ fn also_seen(kb: &KnowledgeBase, facts: &Facts, chosen: &str, cause: &str) -> Ve
         if d.indicated_by
             .iter()
             .all(|f| facts.value(kb, f) == Answer::Yes)
+            && !cause_ruled_out(kb, facts, &d.cause)
         {
             causes.push(&d.cause);
             seen.push(d.id.clone());

@@ -293,6 +293,10 @@ fn default_confidence() -> f64 {
 pub struct Suspect {
     pub id: String,
     pub label: String,
+    /// The taxonomy causes this suspect stands for: while the suspect is
+    /// ruled out, no diagnosis of these causes is offered as an alternative.
+    #[serde(default)]
+    pub stands_for: Vec<String>,
     pub ruled_out_by: Vec<RuleOut>,
 }
 

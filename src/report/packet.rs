@@ -905,7 +905,16 @@ fn alternatives(input: &PacketInput) -> Vec<Alternative> {
         if id == v.diagnosis || out.iter().any(|a| a.diagnosis == id) {
             return;
         }
-        if let Some(d) = kb.diagnosis(id) {
+        // a cause whose usual suspect this packet lists as ruled out is no alternative
+        let ruled_out = |cause: &str| {
+            v.suspects.iter().any(|s| {
+                s.ruled_out
+                    && kb
+                        .suspect(&s.suspect)
+                        .is_some_and(|k| k.stands_for.iter().any(|c| c == cause))
+            })
+        };
+        if let Some(d) = kb.diagnosis(id).filter(|d| !ruled_out(&d.cause)) {
             out.push(Alternative {
                 diagnosis: d.id.clone(),
                 title: d.title.clone(),
