@@ -41,7 +41,10 @@ fn a_cause_whose_suspect_is_ruled_out_is_not_listed() {
     let verdict = engine::evaluate(&kb, &evidence, &answers);
     assert_eq!(verdict.diagnosis, "auth-backend-fault");
     assert!(
-        verdict.suspects.iter().any(|s| s.suspect == "password" && s.ruled_out),
+        verdict
+            .suspects
+            .iter()
+            .any(|s| s.suspect == "password" && s.ruled_out),
         "{:?}",
         verdict.suspects
     );
