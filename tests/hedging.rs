@@ -3,7 +3,8 @@
 //! said as the most likely cause, with what is still to be confirmed, in the
 //! customer's letter, the packets for the next tier, the e-mail subject, the
 //! REPL and the JSON; a settled one is said plainly. Also: an answer of
-//! "unknown" is no answer.
+//! "unknown" is no answer, and whose server a receiver refuses decides who
+//! is told to lift the refusal.
 
 mod common;
 
@@ -14,6 +15,8 @@ use mailtriage::report::PacketFormat;
 
 const WRONG_PASSWORD: &str = "auth-bad-credentials-01-failing-session-only.txt";
 const PORT25: &str = "port25-blocked-02-thunderbird-timeout-port25.txt";
+const BLOCKLISTED: &str = "ip-blocklisted-01-postfix-bounce-spamhaus-sbl.txt";
+const OWN_VPS_REPUTATION: &str = "ip-blocklisted-06-postfix-yahoo-tss09-permanently-deferred.txt";
 
 fn answers(pairs: &[(&str, Answer)]) -> Answers {
     pairs.iter().map(|(f, a)| (f.to_string(), *a)).collect()
@@ -153,4 +156,36 @@ fn an_unknown_answer_leaves_the_question_open() {
     assert_eq!(p["pending"][0]["fact"], "receive_works");
     let letter = letter(WRONG_PASSWORD, &a, Some("customer"), PacketFormat::Text);
     assert!(!letter.contains("we will not ask you again"), "{letter}");
+}
+
+/// Who can lift a block depends on whose server was refused: the packet for
+/// the provider's platform, or a letter telling the customer what their own
+/// server's administrator must do. Notes that say so answer the question.
+#[test]
+fn a_refused_own_server_is_told_to_the_customer_not_promised_by_our_mail_team() {
+    let open = json(BLOCKLISTED, &Answers::new());
+    assert_eq!(open["diagnosis"]["id"], "ip-blocklisted");
+    assert_eq!(open["pending"][0]["fact"], "own_mail_server");
+
+    let own = json(BLOCKLISTED, &answers(&[("own_mail_server", Answer::Yes)]));
+    assert_eq!(own["diagnosis"]["id"], "own-server-blocklisted");
+    assert_eq!(own["diagnosis"]["cause"], "ip-blocklisted");
+    assert_eq!(own["diagnosis"]["owner"], "sending-service");
+    assert_eq!(own["target"]["id"], "customer");
+    let told = own["diagnosis"]["tell_customer"].as_str().unwrap();
+    assert!(!told.contains("Our mail team"), "{told}");
+
+    // "Customer runs his own Postfix VPS": nothing to ask
+    let noted = json(OWN_VPS_REPUTATION, &Answers::new());
+    assert_eq!(noted["diagnosis"]["id"], "own-server-poor-reputation");
+    assert_eq!(
+        noted["diagnosis"]["settled"], true,
+        "{:#}",
+        noted["pending"]
+    );
+    assert!(noted["answered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["fact"] == "own_mail_server" && a["by"] == "transcript"));
 }
