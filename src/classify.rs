@@ -21,6 +21,11 @@ pub struct TicketResult {
     pub diagnosis: String,
     pub title: String,
     pub confidence: f64,
+    /// The diagnosis's confidence once the pending questions are confirmed.
+    pub base_confidence: f64,
+    /// True when no question was assumed (`pending` is empty) and a cause
+    /// was found; false means the result is the best guess so far.
+    pub settled: bool,
     /// Facts that would confirm or change the result.
     pub pending: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +65,8 @@ impl TicketResult {
             diagnosis: "unknown".into(),
             title: "The ticket could not be read".into(),
             confidence: 0.0,
+            base_confidence: 0.0,
+            settled: false,
             pending: vec![],
             question: None,
             evidence: vec![],
@@ -84,8 +91,11 @@ pub fn classify(kb: &KnowledgeBase, ticket: &Ticket, global: &Answers) -> Ticket
     let recipients = recipient_results(&evidence, &verdicts);
     let mut notes = ticket.notes.clone();
     notes.extend(evidence.notes.iter().cloned());
+    let settled = verdict.settled();
     TicketResult {
         ticket: ticket.id.clone(),
+        settled,
+        base_confidence: verdict.base_confidence,
         cause: verdict.cause,
         owner: verdict.owner,
         reason: verdict.reason,

@@ -24,3 +24,33 @@ fn other_causes_are_listed_once_each() {
         "one diagnosis per other cause"
     );
 }
+
+/// A diagnosis whose cause a ruled-out suspect stands for (`stands_for`) is
+/// no alternative: the evidence that points at it is outweighed by the
+/// evidence that rules it out.
+#[test]
+fn a_cause_whose_suspect_is_ruled_out_is_not_listed() {
+    let kb = KnowledgeBase::from_sources(&overlay_sources(&data_dir().join("also-seen")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let evidence = Evidence::from_text("AUTH LOGIN\n535 5.7.8 authentication failed\n");
+    let open = engine::evaluate(&kb, &evidence, &Default::default());
+    assert_eq!(open.diagnosis, "auth-bad-credentials");
+    let answers = [("receive_works".to_string(), mailtriage::kb::Answer::Yes)]
+        .into_iter()
+        .collect();
+    let verdict = engine::evaluate(&kb, &evidence, &answers);
+    assert_eq!(verdict.diagnosis, "auth-backend-fault");
+    assert!(
+        verdict
+            .suspects
+            .iter()
+            .any(|s| s.suspect == "password" && s.ruled_out),
+        "{:?}",
+        verdict.suspects
+    );
+    assert!(
+        verdict.also_seen.is_empty(),
+        "the wrong password is ruled out, yet offered: {:?}",
+        verdict.also_seen
+    );
+}

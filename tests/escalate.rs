@@ -458,6 +458,42 @@ fn delivery_packets_rule_out_the_login_and_the_firewall() {
     assert!(!login.contains(&"password".to_string()), "{login:?}");
 }
 
+/// No packet offers as an alternative a cause whose usual suspect it lists as
+/// ruled out (the suspects' `stands_for`): "wrong password: ruled out" and
+/// "alternative: the password is wrong" never stand in one packet.
+#[test]
+fn no_alternative_is_a_cause_the_packet_rules_out() {
+    let kb = kb();
+    let v = incident_json("auth-backend-fault-01-broadband-vs-dialup.txt");
+    let causes = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["cause"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert!(
+        !causes("alternatives").contains(&"auth-bad-credentials".to_string()),
+        "{:#}",
+        v["alternatives"]
+    );
+    for file in labelled_files() {
+        let v = incident_json(&file);
+        for s in v["ruled_out"].as_array().unwrap() {
+            let suspect = kb.suspect(s["suspect"].as_str().unwrap()).unwrap();
+            for a in v["alternatives"].as_array().unwrap() {
+                let cause = a["cause"].as_str().unwrap();
+                assert!(
+                    !suspect.stands_for.iter().any(|c| c == cause),
+                    "{file}: alternative {cause} while {} is ruled out",
+                    suspect.id
+                );
+            }
+        }
+    }
+}
+
 /// A suspect ruled out because the session got through quotes the line that
 /// shows it (the server's 220 banner), not the attempt's last reply (the 535).
 #[test]

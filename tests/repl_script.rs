@@ -78,6 +78,36 @@ fn a_script_answers_goes_back_and_reaches_both_diagnoses() {
     assert!(text.contains("1. receive_works = no"), "{text}");
 }
 
+/// Answered "unknown", the question stays open: the diagnosis is shown as
+/// the most likely one and what to tell the customer is hedged, with the
+/// question in the customer's words; answered, it is said plainly.
+#[test]
+fn an_unknown_answer_gives_a_hedged_diagnosis_and_a_real_one_a_plain_one() {
+    let data = tempfile::tempdir().unwrap();
+    let script = format!("load {FAILING_ONLY}\nunknown\nback\nno\nquit\n");
+    let text = stdout(&run(data.path(), &["repl"], &script));
+    let hedged = text
+        .find("Diagnosis (most likely, not yet confirmed): The username or password is wrong")
+        .expect(&text);
+    let told = text
+        .find("Tell the customer (not yet confirmed):")
+        .expect(&text);
+    let plain = text
+        .find("Diagnosis: The username or password is wrong")
+        .expect(&text);
+    assert!(hedged < told && told < plain, "{text}");
+    let letter = &text[told..plain];
+    assert!(
+        letter.contains("Most likely: The server does not accept"),
+        "{letter}"
+    );
+    assert!(
+        letter.contains("To confirm it: Can you still receive mail"),
+        "{letter}"
+    );
+    assert!(text[plain..].contains("Tell the customer:\n"), "{text}");
+}
+
 #[test]
 fn a_paste_block_with_both_sessions_needs_no_question() {
     let data = tempfile::tempdir().unwrap();

@@ -97,6 +97,10 @@ pub struct Verdict {
     pub owner: String,
     pub reason: String,
     pub confidence: f64,
+    /// The diagnosis's own confidence, before the discount for each
+    /// question assumed on the way: what `confidence` becomes once every
+    /// pending question is answered the way it was assumed.
+    pub base_confidence: f64,
     /// Facts that were assumed on the way: answering them confirms or changes the result.
     pub pending: Vec<String>,
     /// The first pending question, when one is open.
@@ -110,6 +114,14 @@ pub struct Verdict {
     pub also_seen: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
+}
+
+impl Verdict {
+    /// Whether the result stands on the evidence and the answers alone: no
+    /// question was assumed on the way, and a cause was found.
+    pub fn settled(&self) -> bool {
+        self.pending.is_empty() && self.cause != "unknown"
+    }
 }
 
 /// Derives facts and walks the tree.
@@ -206,11 +218,12 @@ pub fn walk(kb: &KnowledgeBase, facts: &Facts) -> Verdict {
     let findings = findings(facts);
     match diagnosis {
         Some(d) => {
-            let confidence = if d.cause == "unknown" {
+            let base = if d.cause == "unknown" {
                 0.0
             } else {
-                d.confidence * confidence
+                d.confidence
             };
+            let confidence = base * confidence;
             Verdict {
                 diagnosis: d.id.clone(),
                 title: d.title.clone(),
@@ -218,6 +231,7 @@ pub fn walk(kb: &KnowledgeBase, facts: &Facts) -> Verdict {
                 owner: kb.owner_of(d).to_string(),
                 reason: kb.reason_of(d).to_string(),
                 confidence: (confidence * 100.0).round() / 100.0,
+                base_confidence: (base * 100.0).round() / 100.0,
                 pending,
                 question,
                 trace,
@@ -234,6 +248,7 @@ pub fn walk(kb: &KnowledgeBase, facts: &Facts) -> Verdict {
             owner: "unknown".into(),
             reason: "undefined".into(),
             confidence: 0.0,
+            base_confidence: 0.0,
             pending,
             question,
             trace,
@@ -409,6 +424,16 @@ fn suspects(kb: &KnowledgeBase, facts: &Facts, ids: &[String]) -> Vec<SuspectVer
         .collect()
 }
 
+/// Whether the evidence rules out a usual suspect that stands for `cause`
+/// (`stands_for` in `suspects.ron`): a diagnosis of that cause is then no
+/// alternative, whatever else points at it.
+pub fn cause_ruled_out(kb: &KnowledgeBase, facts: &Facts, cause: &str) -> bool {
+    kb.suspects.iter().any(|s| {
+        s.stands_for.iter().any(|c| c == cause)
+            && s.ruled_out_by.iter().any(|r| holds(kb, facts, &r.when))
+    })
+}
+
 fn also_seen(kb: &KnowledgeBase, facts: &Facts, chosen: &str, cause: &str) -> Vec<String> {
     // one diagnosis per other cause: a second one of the same cause adds nothing
     let mut causes: Vec<&str> = vec![cause];
@@ -420,6 +445,7 @@ fn also_seen(kb: &KnowledgeBase, facts: &Facts, chosen: &str, cause: &str) -> Ve
         if d.indicated_by
             .iter()
             .all(|f| facts.value(kb, f) == Answer::Yes)
+            && !cause_ruled_out(kb, facts, &d.cause)
         {
             causes.push(&d.cause);
             seen.push(d.id.clone());

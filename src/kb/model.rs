@@ -40,10 +40,21 @@ pub struct Question {
     /// The fact the answer settles.
     pub fact: String,
     pub text: String,
+    /// The question put to the customer in their own words ("Can you ...?"),
+    /// for the customer's letter; `text` (written for the agent) when absent.
+    #[serde(default)]
+    pub to_customer: Option<String>,
     /// Why the answer matters, shown with the question.
     pub why: String,
     #[serde(default = "all_answers")]
     pub answers: Vec<Answer>,
+}
+
+impl Question {
+    /// The question as the customer's letter puts it.
+    pub fn customer_text(&self) -> &str {
+        self.to_customer.as_deref().unwrap_or(&self.text)
+    }
 }
 
 fn all_answers() -> Vec<Answer> {
@@ -293,6 +304,10 @@ fn default_confidence() -> f64 {
 pub struct Suspect {
     pub id: String,
     pub label: String,
+    /// The taxonomy causes this suspect stands for: while the suspect is
+    /// ruled out, no diagnosis of these causes is offered as an alternative.
+    #[serde(default)]
+    pub stands_for: Vec<String>,
     pub ruled_out_by: Vec<RuleOut>,
 }
 

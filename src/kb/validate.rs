@@ -387,7 +387,7 @@ impl Validator<'_> {
                 &d.cause,
                 kb.taxonomy.causes.iter().map(|c| c.id.as_str()),
                 "cause",
-                &d.id,
+                &format!("diagnosis \"{}\"", d.id),
             );
             if let Some(owner) = &d.owner {
                 self.known(
@@ -395,7 +395,7 @@ impl Validator<'_> {
                     owner,
                     kb.taxonomy.owners.iter().map(String::as_str),
                     "owner",
-                    &d.id,
+                    &format!("diagnosis \"{}\"", d.id),
                 );
             }
             if let Some(reason) = &d.reason {
@@ -404,7 +404,7 @@ impl Validator<'_> {
                     reason,
                     kb.taxonomy.reasons.iter().map(String::as_str),
                     "reason",
-                    &d.id,
+                    &format!("diagnosis \"{}\"", d.id),
                 );
             }
             for s in &d.suspects {
@@ -413,7 +413,7 @@ impl Validator<'_> {
                     s,
                     kb.suspects.iter().map(|s| s.id.as_str()),
                     "suspect",
-                    &d.id,
+                    &format!("diagnosis \"{}\"", d.id),
                 );
             }
             for f in &d.indicated_by {
@@ -442,7 +442,7 @@ impl Validator<'_> {
         let at = self.refs.find_ref(self.files, from, value);
         let p = Problem::new(
             at,
-            format!("diagnosis \"{owner}\" names {what} \"{value}\", which is not defined"),
+            format!("{owner} names {what} \"{value}\", which is not defined"),
         );
         let p = with_suggestion(p, value, known.clone());
         let mut names: Vec<&str> = known.collect();
@@ -454,6 +454,15 @@ impl Validator<'_> {
     fn suspects(&mut self) {
         let kb = self.kb;
         for s in &kb.suspects {
+            for cause in &s.stands_for {
+                self.known(
+                    &s.at,
+                    cause,
+                    kb.taxonomy.causes.iter().map(|c| c.id.as_str()),
+                    "cause",
+                    &format!("suspect \"{}\"", s.id),
+                );
+            }
             for r in &s.ruled_out_by {
                 for f in r.when.facts() {
                     self.unknown_fact(&s.at, f, &format!("suspect \"{}\"", s.id));

@@ -167,7 +167,12 @@ impl View<'_> {
     pub fn diagnosis(&self) -> String {
         let (s, v) = (self.style, self.verdict);
         let d = self.kb.diagnosis(&v.diagnosis);
-        let mut out = format!("{} {}\n", s.bold("Diagnosis:"), s.good(&v.title));
+        let label = if v.settled() || v.cause == "unknown" {
+            "Diagnosis:"
+        } else {
+            "Diagnosis (most likely, not yet confirmed):"
+        };
+        let mut out = format!("{} {}\n", s.bold(label), s.good(&v.title));
         let _ = writeln!(out, "  cause       {}", s.accent(&v.cause));
         let _ = writeln!(out, "  owner       {}", s.accent(&v.owner));
         let _ = writeln!(out, "  confidence  {:.2}", v.confidence);
@@ -179,12 +184,39 @@ impl View<'_> {
             );
         }
         if let Some(d) = d {
-            let _ = writeln!(
-                out,
-                "{}\n  {}",
-                s.bold("Tell the customer:"),
-                wrap(&d.tell_customer, 2, "  ")
-            );
+            if v.settled() {
+                let _ = writeln!(
+                    out,
+                    "{}\n  {}",
+                    s.bold("Tell the customer:"),
+                    wrap(&d.tell_customer, 2, "  ")
+                );
+            } else {
+                // the diagnosis rests on an open question: say it as the
+                // likely cause and ask what would confirm it
+                let asks: Vec<String> = v
+                    .pending
+                    .iter()
+                    .filter_map(|f| self.kb.question_for(f))
+                    .map(|q| q.customer_text().to_string())
+                    .collect();
+                let text = format!(
+                    "Most likely: {} {}{}",
+                    d.tell_customer,
+                    if asks.is_empty() {
+                        ""
+                    } else {
+                        "To confirm it: "
+                    },
+                    asks.join(" ")
+                );
+                let _ = writeln!(
+                    out,
+                    "{}\n  {}",
+                    s.bold("Tell the customer (not yet confirmed):"),
+                    wrap(text.trim_end(), 2, "  ")
+                );
+            }
             let _ = writeln!(
                 out,
                 "{} {}",

@@ -64,12 +64,16 @@ pub(super) fn build(
         .map_err(|e| ReportError::Eml(e.to_string()))
 }
 
-/// `[ticket] cause: title`, on one line whatever the ticket id holds.
+/// `[ticket] cause: title`, on one line whatever the ticket id holds;
+/// `[ticket] likely cause (unconfirmed): title` while a question is open.
 fn subject(packet: &Packet) -> String {
-    clean_line(&format!(
-        "[{}] {}: {}",
-        packet.ticket, packet.diagnosis.cause, packet.diagnosis.title
-    ))
+    let d = &packet.diagnosis;
+    let cause = if d.settled || packet.pending.is_empty() {
+        d.cause.clone()
+    } else {
+        format!("likely {} (unconfirmed)", d.cause)
+    };
+    clean_line(&format!("[{}] {cause}: {}", packet.ticket, d.title))
 }
 
 /// Parses `Name <address>` or `address`; control characters are removed first.

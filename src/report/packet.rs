@@ -79,6 +79,11 @@ pub struct DiagnosisInfo {
     pub owner: String,
     pub reason: String,
     pub confidence: f64,
+    /// The diagnosis's confidence once the pending questions are confirmed.
+    pub base_confidence: f64,
+    /// True when no question was assumed on the way (nothing in `pending`):
+    /// the templates state a settled diagnosis plainly and hedge the rest.
+    pub settled: bool,
     pub summary: String,
     pub action: String,
     pub tell_customer: String,
@@ -203,6 +208,8 @@ pub struct SuspectInfo {
 pub struct Answered {
     pub fact: String,
     pub question: String,
+    /// The question in the customer's words.
+    pub to_customer: String,
     pub answer: String,
     /// `agent` or `transcript`.
     pub by: String,
@@ -213,6 +220,8 @@ pub struct Answered {
 pub struct Pending {
     pub fact: String,
     pub question: String,
+    /// The question in the customer's words.
+    pub to_customer: String,
     pub why: String,
 }
 
@@ -271,6 +280,8 @@ pub fn gather(input: &PacketInput, g: Gather) -> Packet {
             owner: v.owner.clone(),
             reason: v.reason.clone(),
             confidence: v.confidence,
+            base_confidence: v.base_confidence,
+            settled: v.settled(),
             summary: text(|d| &d.summary),
             action: text(|d| &d.action),
             tell_customer: text(|d| &d.tell_customer),
@@ -312,6 +323,10 @@ pub fn gather(input: &PacketInput, g: Gather) -> Packet {
                 question: kb
                     .question_for(fact)
                     .map(|q| q.text.clone())
+                    .unwrap_or_else(|| fact.clone()),
+                to_customer: kb
+                    .question_for(fact)
+                    .map(|q| q.customer_text().to_string())
                     .unwrap_or_else(|| fact.clone()),
                 why: kb
                     .question_for(fact)
@@ -870,12 +885,20 @@ fn answered(input: &PacketInput, quotes: &Quotes) -> Vec<Answered> {
             .map(|q| q.text.clone())
             .unwrap_or_else(|| fact.to_string())
     };
+    let to_customer = |fact: &str| {
+        kb.question_for(fact)
+            .map(|q| q.customer_text().to_string())
+            .unwrap_or_else(|| fact.to_string())
+    };
+    // an answer of "unknown" settles nothing: the question stays pending
     let mut out: Vec<Answered> = input
         .answers
         .iter()
+        .filter(|(_, answer)| **answer != Answer::Unknown)
         .map(|(fact, answer)| Answered {
             fact: fact.clone(),
             question: question(fact),
+            to_customer: to_customer(fact),
             answer: answer.as_str().to_string(),
             by: "agent".into(),
             lines: vec![],
@@ -886,6 +909,7 @@ fn answered(input: &PacketInput, quotes: &Quotes) -> Vec<Answered> {
             out.push(Answered {
                 fact: f.fact.clone(),
                 question: question(&f.fact),
+                to_customer: to_customer(&f.fact),
                 answer: f.value.as_str().to_string(),
                 by: "transcript".into(),
                 lines: quotes.refs(&f.refs),
@@ -905,7 +929,16 @@ fn alternatives(input: &PacketInput) -> Vec<Alternative> {
         if id == v.diagnosis || out.iter().any(|a| a.diagnosis == id) {
             return;
         }
-        if let Some(d) = kb.diagnosis(id) {
+        // a cause whose usual suspect this packet lists as ruled out is no alternative
+        let ruled_out = |cause: &str| {
+            v.suspects.iter().any(|s| {
+                s.ruled_out
+                    && kb
+                        .suspect(&s.suspect)
+                        .is_some_and(|k| k.stands_for.iter().any(|c| c == cause))
+            })
+        };
+        if let Some(d) = kb.diagnosis(id).filter(|d| !ruled_out(&d.cause)) {
             out.push(Alternative {
                 diagnosis: d.id.clone(),
                 title: d.title.clone(),

@@ -70,6 +70,17 @@ pub fn expected_answers(file: &str) -> Answers {
     answers
 }
 
+/// The transcripts `transcripts/expected.tsv` labels, in its order.
+pub fn labelled_files() -> Vec<String> {
+    std::fs::read_to_string(repo("transcripts/expected.tsv"))
+        .expect("transcripts/expected.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split('\t').next().map(str::to_string))
+        .filter(|f| f.ends_with(".txt"))
+        .collect()
+}
+
 pub fn options(original: &str, show_usernames: bool) -> RenderOptions {
     RenderOptions {
         original: Some(original.to_string()),
