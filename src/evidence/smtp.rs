@@ -448,7 +448,7 @@ impl Dialogue<'_> {
         }
         // "... said: 550" with the text folded onto the next line
         let next = self.evidence.line(no + 1).to_string();
-        let unfolded = format!("{text} {}", next.trim());
+        let unfolded = format!("{} {}", text.trim_end(), next.trim());
         let own = parse_reply_line(text.trim());
         let own_line = own.is_some();
         let (found, mut last) = match own.or_else(|| find_embedded_line(text)) {
@@ -953,6 +953,13 @@ mod tests {
     fn a_reply_code_folded_away_from_its_text_is_read() {
         let got = replies("<a@example.org>: host mx.example.org[192.0.2.2] said: 550\n    5.7.1 Access denied (in reply to MAIL FROM command)\n");
         assert_eq!(got, vec![(550, Phase::Mail, "5.7.1".to_string())]);
+    }
+
+    #[test]
+    fn an_introducer_wrapped_before_trailing_blanks_is_joined() {
+        // "refused to talk to" ends a line with blanks after it, "me: 554" starts the next
+        let got = replies("<a@example.org>: host mx.example.org[192.0.2.2] refused to talk to \t\n    me: 554-mx.example.org ESMTP Service not available 554-No SMTP\n    service 554-Bad DNS PTR resource record. 554 See the guidelines\n");
+        assert_eq!(got, vec![(554, Phase::Unknown, String::new())]);
     }
 
     #[test]
