@@ -17,6 +17,9 @@
 use regex_automata::meta::{self, Cache};
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
+use regex_syntax::hir::{
+    Capture, Class, ClassBytes, ClassBytesRange, Hir, HirKind, Look, Repetition,
+};
 use std::sync::{Mutex, TryLockError};
 
 #[derive(Debug)]
@@ -61,6 +64,37 @@ impl SharedRegex {
         })
     }
 
+    /// `pattern` read with Unicode rules, for ASCII haystacks only: every
+    /// class keeps only its ASCII members, a literal with a non-ASCII
+    /// character matches nothing, and word boundaries are ASCII ones. On an
+    /// ASCII haystack that matches exactly what the pattern matches, and it
+    /// compiles where `Flavour::AsciiBytes` cannot (a non-ASCII character in
+    /// a class, `\p{..}`), at the cost of the ASCII form, not the Unicode
+    /// one. None when the pattern does not compile.
+    pub fn for_ascii_text(
+        pattern: &str,
+        size_limit: usize,
+        dfa_size_limit: usize,
+    ) -> Option<SharedRegex> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(pattern)
+            .ok()?;
+        let config = meta::Config::new()
+            .nfa_size_limit(Some(size_limit))
+            .hybrid_cache_capacity(dfa_size_limit)
+            .match_kind(MatchKind::LeftmostFirst)
+            .utf8_empty(false);
+        let re = meta::Builder::new()
+            .configure(config)
+            .build_from_hir(&ascii_only(hir))
+            .ok()?;
+        Some(SharedRegex {
+            re,
+            cache: Mutex::new(None),
+        })
+    }
+
     /// Whether the regex matches anywhere in `haystack` (which must be
     /// UTF-8 for the [`Flavour::Unicode`] flavour).
     pub fn is_match(&self, haystack: &[u8]) -> bool {
@@ -77,6 +111,49 @@ impl SharedRegex {
                 self.re.search_half_with(&mut cache, &input).is_some()
             }
         }
+    }
+}
+
+/// What `hir` matches of ASCII text (see [`SharedRegex::for_ascii_text`]).
+fn ascii_only(hir: Hir) -> Hir {
+    match hir.into_kind() {
+        HirKind::Literal(lit) if !lit.0.is_ascii() => Hir::fail(),
+        // the ranges are sorted: the ASCII ones come first
+        HirKind::Class(Class::Unicode(class)) => Hir::class(Class::Bytes(ClassBytes::new(
+            class
+                .ranges()
+                .iter()
+                .take_while(|r| r.start().is_ascii())
+                .map(|r| ClassBytesRange::new(r.start() as u8, r.end().min('\x7F') as u8)),
+        ))),
+        HirKind::Class(Class::Bytes(class)) => Hir::class(Class::Bytes(ClassBytes::new(
+            class
+                .ranges()
+                .iter()
+                .take_while(|r| r.start().is_ascii())
+                .map(|r| ClassBytesRange::new(r.start(), r.end().min(0x7F))),
+        ))),
+        HirKind::Look(look) => Hir::look(match look {
+            Look::WordUnicode => Look::WordAscii,
+            Look::WordUnicodeNegate => Look::WordAsciiNegate,
+            Look::WordStartUnicode => Look::WordStartAscii,
+            Look::WordEndUnicode => Look::WordEndAscii,
+            Look::WordStartHalfUnicode => Look::WordStartHalfAscii,
+            Look::WordEndHalfUnicode => Look::WordEndHalfAscii,
+            other => other,
+        }),
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(ascii_only(*rep.sub)),
+            ..rep
+        }),
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            sub: Box::new(ascii_only(*cap.sub)),
+            ..cap
+        }),
+        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(ascii_only).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.into_iter().map(ascii_only).collect()),
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(lit) => Hir::literal(lit.0),
     }
 }
 
@@ -106,5 +183,38 @@ mod tests {
         assert!(unicode.is_match(text.as_bytes()));
         assert!(!ascii.is_match(text.as_bytes()));
         assert!(ascii.is_match(b"hellok"));
+    }
+
+    #[test]
+    fn the_ascii_reading_of_a_unicode_pattern_matches_the_same_ascii_text() {
+        let patterns = [
+            r"(?i)\banh[äa]ng\w*\b.{0,10}\bmb\b",
+            r"(?i)r[ée]ception\b[^.;!?]*\bfunciona|zurückgesetzt|\bk\b",
+            r"\p{Greek}|\bfoo\B",
+            r"(?i)^\s*stra(?:ss|ß)e\s*$",
+        ];
+        let texts = [
+            "Anhang 12 MB",
+            "ANHANGE mit 40mb",
+            "reception not funciona",
+            "reception. funciona",
+            "zuruckgesetzt",
+            "K",
+            "foox",
+            "foo bar",
+            "  STRASSE ",
+            "strae",
+        ];
+        for pattern in patterns {
+            let reference = regex::Regex::new(pattern).unwrap();
+            let ascii = SharedRegex::for_ascii_text(pattern, 1 << 20, 1 << 20).unwrap();
+            for text in texts {
+                assert_eq!(
+                    ascii.is_match(text.as_bytes()),
+                    reference.is_match(text),
+                    "{pattern} on {text:?}"
+                );
+            }
+        }
     }
 }

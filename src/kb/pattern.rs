@@ -97,17 +97,24 @@ impl LazyRegex {
             .as_ref()
     }
 
-    /// The ASCII-only form, None when the pattern needs Unicode (`\p{..}`).
+    /// The form for ASCII text: the pattern read with ASCII rules, or, when it
+    /// cannot be (a non-ASCII character in a class, `\p{..}`), its Unicode
+    /// reading cut down to what it matches of ASCII text (compiling the
+    /// Unicode form itself cost a ticket with such a pattern among its
+    /// candidates several milliseconds of start-up). None when the pattern
+    /// does not compile.
     fn ascii(&self) -> Option<&SharedRegex> {
         self.inner
             .ascii
             .get_or_init(|| {
+                let pattern = &self.inner.pattern;
                 SharedRegex::new(
-                    &self.inner.pattern,
+                    pattern,
                     Flavour::AsciiBytes,
                     REGEX_SIZE_LIMIT,
                     REGEX_DFA_LIMIT,
                 )
+                .or_else(|| SharedRegex::for_ascii_text(pattern, REGEX_SIZE_LIMIT, REGEX_DFA_LIMIT))
             })
             .as_ref()
     }
