@@ -64,6 +64,21 @@ impl SharedRegex {
         })
     }
 
+    /// `pattern` as `regex::Regex::new` compiles it (with the regex crate's
+    /// default limits), for a pattern written in the code.
+    ///
+    /// # Panics
+    /// When the pattern does not compile.
+    pub fn unicode(pattern: &str) -> SharedRegex {
+        SharedRegex::new(pattern, Flavour::Unicode, 10 << 20, 2 << 20)
+            .unwrap_or_else(|| panic!("pattern {pattern:?} does not compile"))
+    }
+
+    /// [`SharedRegex::is_match`] on text.
+    pub fn is_match_str(&self, haystack: &str) -> bool {
+        self.is_match(haystack.as_bytes())
+    }
+
     /// `pattern` read with Unicode rules, for ASCII haystacks only: every
     /// class keeps only its ASCII members, a literal with a non-ASCII
     /// character matches nothing, and word boundaries are ASCII ones. On an

@@ -24,8 +24,10 @@ const MAX_PARAGRAPH: usize = 12;
 
 /// A pasted notification (not an email): it says a message was not
 /// delivered, in the words mail systems and clients use.
-static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:.*\breturned mail\b").unwrap()
+static NOTICE: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+    crate::shared_regex::SharedRegex::unicode(
+        r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:.*\breturned mail\b",
+    )
 });
 
 /// The same notice in the languages mail systems localize it into: the
@@ -33,8 +35,8 @@ static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
 /// recipients ("... to these recipients or groups:"), and the sentence that
 /// a message could not be delivered, as Exchange, Gmail and ISPs' mail
 /// systems write it in their users' language.
-static LOCALIZED_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+static LOCALIZED_NOTICE: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+    crate::shared_regex::SharedRegex::unicode(concat!(
         r"(?i)",
         // Exchange's heading over the recipient list, in its languages
         r"(?:empfänger oder gruppen|destinataires ou groupes|destinatari o gruppi|destinatarios o grupos|destinatários ou grupos|geadresseerden of groepen|ontvangers of groepen|adresatów lub grup|mottagare eller grupper|modtagere eller grupper|mottakere eller grupper|受信者またはグループ|收件人或组|收件者或群組)\s*[:：]?\s*$",
@@ -59,12 +61,11 @@ static LOCALIZED_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
         // Russian
         r"|не (?:было |может быть |могло быть )?доставлено|не удалось доставить",
     ))
-    .unwrap()
 });
 
 /// A line of a non-delivery notice, in English or a localized wording.
 fn is_notice(line: &str) -> bool {
-    NOTICE.is_match(line) || LOCALIZED_NOTICE.is_match(line)
+    NOTICE.is_match_str(line) || LOCALIZED_NOTICE.is_match_str(line)
 }
 
 pub fn extract(evidence: &mut Evidence) {
@@ -523,10 +524,12 @@ fn host_line_domain(line: &str) -> Option<&str> {
 /// A line led by an address, as a report starts a recipient's paragraph
 /// or a transcript's reply about one (`<a@b>:`, `<<< 550 5.1.1 <a@b>...`).
 fn leads_with_address(line: &str) -> bool {
-    static LEADING: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^\s*(?:(?:<<<|>>>|\(?reason:)\s*)?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?[^\s<>"'@()]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+>?(?:$|[\s:.,;])"#).unwrap()
+    static LEADING: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+        crate::shared_regex::SharedRegex::unicode(
+            r#"^\s*(?:(?:<<<|>>>|\(?reason:)\s*)?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?[^\s<>"'@()]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+>?(?:$|[\s:.,;])"#,
+        )
     });
-    LEADING.is_match(line)
+    LEADING.is_match_str(line)
 }
 
 /// Gives every recipient without a reply of its own one to judge: from its
@@ -581,13 +584,12 @@ fn notification_reply(evidence: &Evidence, recipient: Option<usize>) -> Option<I
 /// A header line of a quoted message (`Received:`, `X-Mailer:`, ...): the
 /// notification's words have ended.
 fn is_message_header(line: &str) -> bool {
-    static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+    static HEADER: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+        crate::shared_regex::SharedRegex::unicode(
             r"(?i)^(?:received|return-path|message-id|mime-version|dkim-signature|x-[a-z0-9-]+):\s",
         )
-        .unwrap()
     });
-    HEADER.is_match(line)
+    HEADER.is_match_str(line)
 }
 
 fn dsn_reply(evidence: &Evidence, index: usize) -> Option<Item> {
