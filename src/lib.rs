@@ -11,5 +11,6 @@ pub mod kb;
 pub mod prefilter;
 pub mod repl;
 pub mod report;
+pub mod shared_regex;
 pub mod sisimai;
 pub mod ticket;

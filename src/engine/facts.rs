@@ -303,8 +303,10 @@ impl<'kb> Scan<'kb> {
 /// is guessing, while the server's words start at the code. Prose without
 /// a status before the code (Exim's `after initial connection:`) stays.
 fn server_words(item: &Item) -> std::borrow::Cow<'_, str> {
-    static OWN_STATUS: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\b[245]\.\d{1,3}\.\d{1,3}\b").unwrap());
+    static OWN_STATUS: std::sync::LazyLock<crate::shared_regex::SharedRegex> =
+        std::sync::LazyLock::new(|| {
+            crate::shared_regex::SharedRegex::unicode(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
+        });
     let ItemKind::Reply(reply) = &item.kind else {
         return item.quote.as_str().into();
     };
@@ -319,7 +321,7 @@ fn server_words(item: &Item) -> std::borrow::Cow<'_, str> {
             && !after.is_some_and(|c| c.is_ascii_alphanumeric())
     };
     match item.quote.match_indices(code.as_str()).find(starts_code) {
-        Some((at, _)) if OWN_STATUS.is_match(&item.quote[..at]) => item.quote[at..].into(),
+        Some((at, _)) if OWN_STATUS.is_match_str(&item.quote[..at]) => item.quote[at..].into(),
         // Postfix's `host mx.example.org[192.0.2.1] said:` (Exim's `host
         // mx.example.org [192.0.2.1]`) names the host the reply came from: a
         // hosted filter's name (mimecast, barracuda) is no word of the reply,

@@ -24,43 +24,47 @@ const MAX_PARAGRAPH: usize = 12;
 
 /// A pasted notification (not an email): it says a message was not
 /// delivered, in the words mail systems and clients use.
-static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:.*\breturned mail\b").unwrap()
-});
+const NOTICE_PATTERN: &str = r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:.*\breturned mail\b";
+static NOTICE: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(NOTICE_PATTERN));
 
 /// The same notice in the languages mail systems localize it into: the
 /// heading over an Exchange or Microsoft 365 report's list of failed
 /// recipients ("... to these recipients or groups:"), and the sentence that
 /// a message could not be delivered, as Exchange, Gmail and ISPs' mail
 /// systems write it in their users' language.
-static LOCALIZED_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i)",
-        // Exchange's heading over the recipient list, in its languages
-        r"(?:empfänger oder gruppen|destinataires ou groupes|destinatari o gruppi|destinatarios o grupos|destinatários ou grupos|geadresseerden of groepen|ontvangers of groepen|adresatów lub grup|mottagare eller grupper|modtagere eller grupper|mottakere eller grupper|受信者またはグループ|收件人或组|收件者或群組)\s*[:：]?\s*$",
-        // German
-        r"|(?:konnte|kann) nicht (?:an \S+ )?zugestellt werden|wurde nicht (?:an (?:\S+ ){1,3})?zugestellt|\bunzustellbar|zustellung (?:ist )?fehlgeschlagen|fehler bei der zustellung|nachricht nicht zugestellt",
-        // French
-        r"|n'a pas (?:pu )?(?:être |été )(?:remis|distribué)|\bnon remis\b|message non distribué|échec de (?:la )?(?:remise|distribution)",
-        // Spanish
-        r"|no se (?:ha )?(?:pudo |podido )?entregar|no se (?:ha )?entregado|no se entregó|mensaje no entregado",
-        // Italian
-        r"|non (?:è stato|è stata) recapitat|\bnon recapitabile|impossibile recapitare|recapito non (?:è )?riuscito|il recapito non è riuscito|non (?:è stato|è stata) consegnat",
-        // Portuguese
-        r"|não (?:foi|pôde ser|pode ser) entregue|falha na entrega|a entrega falhou|mensagem não entregue",
-        // Dutch
-        r"|(?:kan|kon) niet worden bezorgd|\bonbestelbaar|bezorging (?:is )?mislukt",
-        // Polish
-        r"|nie (?:można|mogła|może) zostać dostarczon|nie (?:została|zostało) dostarczon|\bniedostarczon|dostarczenie\b.{0,40}nie powiodło się",
-        // Swedish, Danish, Norwegian
-        r"|kunde inte levereras|kan inte levereras|leveransen misslyckades|kunne ikke (?:leveres|afleveres)",
-        // Japanese, Chinese
-        r"|配信(?:できませんでした|に失敗しました|不能)|无法(?:传递|投递|送达)|(?:传递|投递)失败|退信|無法傳遞",
-        // Russian
-        r"|не (?:было |может быть |могло быть )?доставлено|не удалось доставить",
-    ))
-    .unwrap()
-});
+const LOCALIZED_NOTICE_PATTERN: &str = concat!(
+    r"(?i)",
+    // Exchange's heading over the recipient list, in its languages
+    r"(?:empfänger oder gruppen|destinataires ou groupes|destinatari o gruppi|destinatarios o grupos|destinatários ou grupos|geadresseerden of groepen|ontvangers of groepen|adresatów lub grup|mottagare eller grupper|modtagere eller grupper|mottakere eller grupper|受信者またはグループ|收件人或组|收件者或群組)\s*[:：]?\s*$",
+    // German
+    r"|(?:konnte|kann) nicht (?:an \S+ )?zugestellt werden|wurde nicht (?:an (?:\S+ ){1,3})?zugestellt|\bunzustellbar|zustellung (?:ist )?fehlgeschlagen|fehler bei der zustellung|nachricht nicht zugestellt",
+    // French
+    r"|n'a pas (?:pu )?(?:être |été )(?:remis|distribué)|\bnon remis\b|message non distribué|échec de (?:la )?(?:remise|distribution)",
+    // Spanish
+    r"|no se (?:ha )?(?:pudo |podido )?entregar|no se (?:ha )?entregado|no se entregó|mensaje no entregado",
+    // Italian
+    r"|non (?:è stato|è stata) recapitat|\bnon recapitabile|impossibile recapitare|recapito non (?:è )?riuscito|il recapito non è riuscito|non (?:è stato|è stata) consegnat",
+    // Portuguese
+    r"|não (?:foi|pôde ser|pode ser) entregue|falha na entrega|a entrega falhou|mensagem não entregue",
+    // Dutch
+    r"|(?:kan|kon) niet worden bezorgd|\bonbestelbaar|bezorging (?:is )?mislukt",
+    // Polish
+    r"|nie (?:można|mogła|może) zostać dostarczon|nie (?:została|zostało) dostarczon|\bniedostarczon|dostarczenie\b.{0,40}nie powiodło się",
+    // Swedish, Danish, Norwegian
+    r"|kunde inte levereras|kan inte levereras|leveransen misslyckades|kunne ikke (?:leveres|afleveres)",
+    // Japanese, Chinese
+    r"|配信(?:できませんでした|に失敗しました|不能)|无法(?:传递|投递|送达)|(?:传递|投递)失败|退信|無法傳遞",
+    // Russian
+    r"|не (?:было |может быть |могло быть )?доставлено|не удалось доставить",
+);
+static LOCALIZED_NOTICE: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(LOCALIZED_NOTICE_PATTERN));
+
+/// The two notice patterns again, for finding where a notice's words start
+/// on the few lines that hold them (the shared forms above only test).
+static NOTICE_FINDERS: LazyLock<[Regex; 2]> =
+    LazyLock::new(|| [NOTICE_PATTERN, LOCALIZED_NOTICE_PATTERN].map(|p| Regex::new(p).unwrap()));
 
 /// A word that denies what follows, ending the text before a notice's words:
 /// "no undeliverable message", "keine Unzustellbarkeitsnachricht", "sin
@@ -72,7 +76,10 @@ static DENIED: LazyLock<Regex> = LazyLock::new(|| {
 /// A line of a non-delivery notice, in English or a localized wording,
 /// unless the line denies it.
 fn is_notice(line: &str) -> bool {
-    [&*NOTICE, &*LOCALIZED_NOTICE].iter().any(|re| {
+    if !(NOTICE.is_match_str(line) || LOCALIZED_NOTICE.is_match_str(line)) {
+        return false;
+    }
+    NOTICE_FINDERS.iter().any(|re| {
         re.find_iter(line)
             .any(|m| !DENIED.is_match(&line[..m.start()]))
     })
@@ -534,10 +541,12 @@ fn host_line_domain(line: &str) -> Option<&str> {
 /// A line led by an address, as a report starts a recipient's paragraph
 /// or a transcript's reply about one (`<a@b>:`, `<<< 550 5.1.1 <a@b>...`).
 fn leads_with_address(line: &str) -> bool {
-    static LEADING: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^\s*(?:(?:<<<|>>>|\(?reason:)\s*)?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?[^\s<>"'@()]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+>?(?:$|[\s:.,;])"#).unwrap()
+    static LEADING: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+        crate::shared_regex::SharedRegex::unicode(
+            r#"^\s*(?:(?:<<<|>>>|\(?reason:)\s*)?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?)?["']?<?[^\s<>"'@()]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+>?(?:$|[\s:.,;])"#,
+        )
     });
-    LEADING.is_match(line)
+    LEADING.is_match_str(line)
 }
 
 /// Gives every recipient without a reply of its own one to judge: from its
@@ -592,13 +601,12 @@ fn notification_reply(evidence: &Evidence, recipient: Option<usize>) -> Option<I
 /// A header line of a quoted message (`Received:`, `X-Mailer:`, ...): the
 /// notification's words have ended.
 fn is_message_header(line: &str) -> bool {
-    static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+    static HEADER: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+        crate::shared_regex::SharedRegex::unicode(
             r"(?i)^(?:received|return-path|message-id|mime-version|dkim-signature|x-[a-z0-9-]+):\s",
         )
-        .unwrap()
     });
-    HEADER.is_match(line)
+    HEADER.is_match_str(line)
 }
 
 fn dsn_reply(evidence: &Evidence, index: usize) -> Option<Item> {

@@ -292,8 +292,8 @@ fn normalise_network(label: &str) -> String {
     }
 }
 
-static DIG_NXDOMAIN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"status:\s*(?:NXDOMAIN|SERVFAIL)").unwrap());
+static DIG_NXDOMAIN: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(r"status:\s*(?:NXDOMAIN|SERVFAIL)"));
 static DIG_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^;(?P<name>[\w.-]+?)\.?\s+(?:IN\s+)?(?:A|AAAA|MX|PTR|TXT)\b").unwrap()
 });
@@ -305,7 +305,7 @@ pub fn extract(evidence: &mut Evidence) {
         if line.len() > 4096 {
             continue;
         }
-        if DIG_NXDOMAIN.is_match(line) {
+        if DIG_NXDOMAIN.is_match_str(line) {
             if let Some(name) = dig_question(&evidence.lines[index..]) {
                 found.push((no, ItemKind::NameError { name }));
             }

@@ -116,30 +116,30 @@ static AUTH_CMD: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
-static MECH_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!(r"(?i)^(?:{MECHS})$")).unwrap());
+static MECH_NAME: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(&format!(r"(?i)^(?:{MECHS})$")));
 /// A reply code where a server line starts its reply (after any log prefix).
 static REPLY_CODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?:^|[\s:<>~*'"(\[\]-])(?P<code>[2-5]\d\d)(?:[ -]|\\r|'|$)"#).unwrap()
 });
 /// Text just before `AUTH` that makes it an EHLO capability line (`250-AUTH ...`).
-static CAPABILITY_PRE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[2-5]\d\d[ -]\s*$").unwrap());
+static CAPABILITY_PRE: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(r"[2-5]\d\d[ -]\s*$"));
 /// How log formats mark what the client sent, at the end of a line's prefix.
-static CLIENT_MARK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static CLIENT_MARK: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+    crate::shared_regex::SharedRegex::unicode(
         r#"(?i)(?:^|[\s\]:)|])(?:C:|C>|C->S:?|->|-->|~>|=>|>|>>|>>>|\*>|\[tx\]|\[c\]|tx:|SMTP>>|send:|sent:|sending:|write:|out:|client:|CLIENT\s*->\s*SERVER:|>\s*\S+\[[0-9a-f.:]+\]:\d+:)\s*(?:b?['"])?$"#,
     )
-    .unwrap()
 });
 /// How log formats mark what the server sent.
-static SERVER_MARK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[\s\]:])(?:S:|S->C:?|<-|<--|<~|<|<<|<<<|<\*\*|\[rx\]|rx:|SMTP<<|reply:|retcode|recv:|received:|response:|SERVER\s*->\s*CLIENT:)(?:\s|$)")
-        .unwrap()
+static SERVER_MARK: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+    crate::shared_regex::SharedRegex::unicode(
+        r"(?i)(?:^|[\s\]:])(?:S:|S->C:?|<-|<--|<~|<|<<|<<<|<\*\*|\[rx\]|rx:|SMTP<<|reply:|retcode|recv:|received:|response:|SERVER\s*->\s*CLIENT:)(?:\s|$)",
+    )
 });
 /// A prefix made only of a timestamp or counters.
-static TIMESTAMP_PRE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[\s\d:./,+\-\[\]()TZ]*$").unwrap());
+static TIMESTAMP_PRE: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(r"^[\s\d:./,+\-\[\]()TZ]*$"));
 static URL_CREDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?P<pre>\b[a-z][a-z0-9+.-]*://)(?P<cred>[^/\s:@]+:[^/\s@]+)@").unwrap()
 });
@@ -344,14 +344,14 @@ impl State {
         }
         let caps = AUTH_CMD.captures(line)?;
         let pre = caps.name("pre").map_or("", |m| m.as_str());
-        if CAPABILITY_PRE.is_match(pre) || SERVER_MARK.is_match(pre) {
+        if CAPABILITY_PRE.is_match_str(pre) || SERVER_MARK.is_match_str(pre) {
             return None;
         }
         let mech = caps["mech"].to_ascii_uppercase();
         let init = caps.name("init").filter(|m| m.as_str() != "=");
         match init {
             // `250 AUTH LOGIN PLAIN` quoted without its code, or prose naming two mechanisms
-            Some(m) if MECH_NAME.is_match(m.as_str()) => None,
+            Some(m) if MECH_NAME.is_match_str(m.as_str()) => None,
             Some(m) if !client_prefix(pre) && decode_any(m.as_str()).is_none() => None,
             Some(m) => {
                 let kind = initial_kind(&mech);
@@ -381,7 +381,7 @@ impl State {
     /// The client's answer inside an AUTH exchange; `None` when the line is not one.
     fn response(&mut self, line: &str, kind: SecretKind, no: usize) -> Option<String> {
         let trimmed = line.trim_end();
-        if trimmed.trim().is_empty() || SERVER_MARK.is_match(trimmed) {
+        if trimmed.trim().is_empty() || SERVER_MARK.is_match_str(trimmed) {
             return None;
         }
         let start = trimmed.rfind(char::is_whitespace).map_or(0, |i| i + 1);
@@ -496,7 +496,7 @@ fn not_a_secret(whole: &str, value: &str) -> bool {
     value.contains(':')
         && (NOT_USERS.contains(&user.as_str())
             || authenticator
-            || HEADER_NAME.is_match(value.split(':').next().unwrap_or("")))
+            || HEADER_NAME.is_match_str(value.split(':').next().unwrap_or("")))
 }
 
 /// Words that follow "password is" in notes without being a password.
@@ -548,8 +548,8 @@ const PROSE_WORDS: &[&str] = &[
 ];
 
 /// `Mail-From:a@b` in a header without its space: a header name, not a user.
-static HEADER_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Z][A-Za-z]*(?:-[A-Za-z]+)+$").unwrap());
+static HEADER_NAME: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(r"^[A-Z][A-Za-z]*(?:-[A-Za-z]+)+$"));
 
 /// Prefixes of `word:x@host` that are header names or URI schemes, not users.
 const NOT_USERS: &[&str] = &[
@@ -603,8 +603,8 @@ fn expect_for(mech: &str) -> Expect {
 fn client_prefix(pre: &str) -> bool {
     let pre = pre.trim_end();
     pre.is_empty()
-        || (!SERVER_MARK.is_match(pre)
-            && (CLIENT_MARK.is_match(pre) || TIMESTAMP_PRE.is_match(pre)))
+        || (!SERVER_MARK.is_match_str(pre)
+            && (CLIENT_MARK.is_match_str(pre) || TIMESTAMP_PRE.is_match_str(pre)))
 }
 
 /// Splits quoting around a logged word: `b'…\r\n'` → (`b'`, `…`, `\r\n'`).
@@ -651,8 +651,8 @@ fn shape(header: &str) -> String {
 /// A prefix before a server reply: a server mark, a timestamp, or a log header ending in `:`.
 fn client_prefix_like_server(before: &str) -> bool {
     let before = before.trim_end();
-    SERVER_MARK.is_match(before)
-        || TIMESTAMP_PRE.is_match(before)
+    SERVER_MARK.is_match_str(before)
+        || TIMESTAMP_PRE.is_match_str(before)
         || before.ends_with([':', '>', '<', ']', '*', '\'', '~', '-'])
 }
 

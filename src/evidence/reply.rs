@@ -3,6 +3,7 @@
 
 use super::{Phase, Status};
 use crate::prefilter::Prefilter;
+use crate::shared_regex::SharedRegex;
 use regex::Regex;
 use std::borrow::Cow;
 use std::sync::{LazyLock, OnceLock};
@@ -294,7 +295,7 @@ const BEFORE_COMMAND: &str =
     r"(?:in reply to|after|while sending|in response to|did not like our|>>>)\s*(?:the\s+)?";
 
 /// Phase hints, each compiled on first use (most tickets need none).
-static PHASE_HINTS: LazyLock<Vec<(String, OnceLock<Regex>, Phase)>> = LazyLock::new(|| {
+static PHASE_HINTS: LazyLock<Vec<(String, OnceLock<SharedRegex>, Phase)>> = LazyLock::new(|| {
     let after = |command: &str| format!("(?i){BEFORE_COMMAND}{command}");
     [
         (
@@ -356,8 +357,8 @@ static PHASE_PREFILTER: LazyLock<Prefilter> =
 pub fn phase_hint(text: &str) -> Option<Phase> {
     PHASE_PREFILTER.candidates(text).iter().find_map(|i| {
         let (pattern, re, phase) = &PHASE_HINTS[i];
-        re.get_or_init(|| Regex::new(pattern).unwrap())
-            .is_match(text)
+        re.get_or_init(|| SharedRegex::unicode(pattern))
+            .is_match_str(text)
             .then_some(*phase)
     })
 }
@@ -373,8 +374,8 @@ mod tests {
             let want = PHASE_HINTS
                 .iter()
                 .find(|(pattern, re, _)| {
-                    re.get_or_init(|| Regex::new(pattern).unwrap())
-                        .is_match(&line)
+                    re.get_or_init(|| SharedRegex::unicode(pattern))
+                        .is_match_str(&line)
                 })
                 .map(|(_, _, phase)| *phase);
             hints += usize::from(want.is_some());

@@ -441,7 +441,7 @@ impl Dialogue<'_> {
             self.hinted = Some((phase, no));
         }
         // a new session of a multi-host report: nothing is known of its phase
-        if NEW_SESSION.is_match(text) {
+        if NEW_SESSION.is_match_str(text) {
             self.settle_pipelined();
             self.phase = Phase::Unknown;
             self.last_server = None;
@@ -508,7 +508,7 @@ impl Dialogue<'_> {
             // Postfix folds a multi-line reply into one paragraph: an
             // indented line that carries more `550-5.7.26` markers of the
             // same code is more of the same reply, not a new one
-            if continued && next.starts_with([' ', '\t']) && !INTRODUCER.is_match(next) {
+            if continued && next.starts_with([' ', '\t']) && !INTRODUCER.is_match_str(next) {
                 if let Some(goes_on) = folded_markers(body, code) {
                     continued = goes_on;
                     joined.push(' ');
@@ -545,7 +545,7 @@ impl Dialogue<'_> {
             if !(continues_quote(next) || wordless || wrapped)
                 || labelled_sibling(text, next)
                 || indent(next) < indent(text)
-                || INTRODUCER.is_match(next)
+                || INTRODUCER.is_match_str(next)
             {
                 break;
             }
@@ -657,7 +657,7 @@ impl Dialogue<'_> {
 
     /// The line before `no` ends by introducing a reply (`... said:`).
     fn introduced(&self, no: usize) -> bool {
-        no > 1 && INTRODUCER.is_match(self.evidence.line(no - 1))
+        no > 1 && INTRODUCER.is_match_str(self.evidence.line(no - 1))
     }
 }
 
@@ -667,13 +667,15 @@ const MAX_QUOTED_LINES: usize = 10;
 const MAX_LEAD_IN: usize = 3;
 
 /// A line that ends by introducing a reply written on the next line.
-static INTRODUCER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\bsaid|responded|\bresponse(?: was)?|\breply|replied|returned|\berror|failed|\banswer|to me|\bsmtp|\bafter\s[^:]{1,40}(?::\s*<[^>]*>[^:]{0,40})?)\s*[:;]\s*$").unwrap()
+static INTRODUCER: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+    crate::shared_regex::SharedRegex::unicode(
+        r"(?i)(?:\bsaid|responded|\bresponse(?: was)?|\breply|replied|returned|\berror|failed|\banswer|to me|\bsmtp|\bafter\s[^:]{1,40}(?::\s*<[^>]*>[^:]{0,40})?)\s*[:;]\s*$",
+    )
 });
 
 /// Sendmail starts each host's part of a report with "while talking to".
-static NEW_SESSION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bwhile talking to\b").unwrap());
+static NEW_SESSION: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(r"(?i)\bwhile talking to\b"));
 
 /// A reply's words, lower-cased, without spaces or punctuation, to tell
 /// two quotes of one reply.
@@ -701,18 +703,21 @@ fn labelled_sibling(first: &str, next: &str) -> bool {
 
 /// A DSN or header field line (`Diagnostic-Code: ...`): a quote ends there.
 fn is_field_line(body: &str) -> bool {
-    static FIELD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(?:final-recipient|original-recipient|action|status|remote-mta|reporting-mta|diagnostic-code|last-attempt-date|x-[a-z-]+|content-[a-z-]+|received|to|from|subject|date):\s").unwrap()
+    static FIELD: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+        crate::shared_regex::SharedRegex::unicode(
+            r"(?i)^(?:final-recipient|original-recipient|action|status|remote-mta|reporting-mta|diagnostic-code|last-attempt-date|x-[a-z-]+|content-[a-z-]+|received|to|from|subject|date):\s",
+        )
     });
-    FIELD.is_match(body)
+    FIELD.is_match_str(body)
 }
 
 /// A line that is only a bracketed command tag a report writes under a
 /// reply to say what it answered (Yahoo's `[RCPT_TO]`).
 fn is_phase_tag(body: &str) -> bool {
-    static TAG: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^\[[A-Za-z][A-Za-z_ ]{1,20}\]$").unwrap());
-    TAG.is_match(body) && phase_hint(body).is_some()
+    static TAG: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+        crate::shared_regex::SharedRegex::unicode(r"^\[[A-Za-z][A-Za-z_ ]{1,20}\]$")
+    });
+    TAG.is_match_str(body) && phase_hint(body).is_some()
 }
 
 /// A reply marker (`550-5.7.26`, `550 5.7.26`): code, separator, status.
@@ -750,18 +755,20 @@ fn continues_quote(next: &str) -> bool {
         && !next.trim_start().starts_with("--")
 }
 
-static LOG_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s").unwrap());
+static LOG_LINE: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+    crate::shared_regex::SharedRegex::unicode(r"^[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s")
+});
 
 /// Syslog lines start with a date; a reply code can only be inside them.
 fn looks_like_log_line(text: &str) -> bool {
-    LOG_LINE.is_match(text)
+    LOG_LINE.is_match_str(text)
 }
 
 /// A line of pretty-printed JSON holding one member (`"message": "..."`).
 fn is_json_member(line: &str) -> bool {
-    static MEMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^\s*"[^"]+"\s*:\s*"#).unwrap());
-    MEMBER.is_match(line)
+    static MEMBER: LazyLock<crate::shared_regex::SharedRegex> =
+        LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(r#"^\s*"[^"]+"\s*:\s*"#));
+    MEMBER.is_match_str(line)
 }
 
 #[cfg(test)]

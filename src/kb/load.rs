@@ -494,7 +494,7 @@ pub(super) fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
 /// (one accented name in a transcript), and the slower engine it falls back
 /// to took 50 times longer per byte on long lines; the words the rules look
 /// for are ASCII. Escaped backslashes and character classes are left alone.
-fn ascii_word_boundaries(pattern: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn ascii_word_boundaries(pattern: &str) -> std::borrow::Cow<'_, str> {
     let at = word_boundaries(pattern);
     if at.is_empty() {
         return pattern.into();

@@ -6,8 +6,9 @@
 //! [`super::load`] matches (`tests/compiled_patterns.rs` checks it on the
 //! shipped transcripts and bounces).
 
-use super::load::{compile_regex, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT};
+use super::load::{ascii_word_boundaries, compile_regex, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT};
 use crate::prefilter::{Candidates, Prefilter};
+use crate::shared_regex::{Flavour, SharedRegex};
 use regex::Regex;
 use std::sync::{Arc, OnceLock};
 
@@ -19,7 +20,9 @@ use std::sync::{Arc, OnceLock};
 /// byte regex: on ASCII input `\w`, `\b`, `\s`, `.` and `(?i)` mean exactly
 /// what their Unicode forms mean, and the ASCII form compiles several times
 /// faster and never leaves the lazy DFA for a Unicode word boundary. Other
-/// text gets the Unicode regex, the reference for both.
+/// text gets the Unicode form. Both keep one matching cache for all threads
+/// ([`SharedRegex`]). The reference for both is the regex the loader
+/// compiles ([`LazyRegex::unicode`]).
 #[derive(Debug, Clone)]
 pub struct LazyRegex {
     inner: Arc<Inner>,
@@ -30,8 +33,11 @@ pub struct LazyRegex {
 #[derive(Debug)]
 struct Inner {
     pattern: String,
-    unicode: OnceLock<Option<Regex>>,
-    ascii: OnceLock<Option<regex::bytes::Regex>>,
+    /// The regex the loader compiles and checks (compiled here only when
+    /// asked for).
+    checked: OnceLock<Option<Regex>>,
+    unicode: OnceLock<Option<SharedRegex>>,
+    ascii: OnceLock<Option<SharedRegex>>,
 }
 
 impl LazyRegex {
@@ -41,6 +47,7 @@ impl LazyRegex {
         LazyRegex {
             inner: Arc::new(Inner {
                 pattern: pattern.to_string(),
+                checked: OnceLock::new(),
                 unicode: OnceLock::new(),
                 ascii: OnceLock::new(),
             }),
@@ -48,10 +55,10 @@ impl LazyRegex {
         }
     }
 
-    /// A pattern whose Unicode form the loader has already compiled.
+    /// A pattern the loader has already compiled (and so checked).
     pub(super) fn compiled(pattern: &str, re: Regex) -> LazyRegex {
         let lazy = LazyRegex::new(pattern);
-        let _ = lazy.inner.unicode.set(Some(re));
+        let _ = lazy.inner.checked.set(Some(re));
         lazy
     }
 
@@ -65,19 +72,50 @@ impl LazyRegex {
         &self.inner.pattern
     }
 
-    /// The Unicode form, None when the pattern does not compile.
+    /// The pattern as the loader compiles it, None when it does not compile:
+    /// the reference the forms [`LazyRegex::is_match`] runs must agree with.
     pub fn unicode(&self) -> Option<&Regex> {
         self.inner
-            .unicode
+            .checked
             .get_or_init(|| compile_regex(&self.inner.pattern).ok())
             .as_ref()
     }
 
-    /// The ASCII-only form, None when the pattern needs Unicode (`\p{..}`).
-    fn ascii(&self) -> Option<&regex::bytes::Regex> {
+    /// The Unicode form that runs on non-ASCII text: the loader's regex,
+    /// with one cache for all threads.
+    fn shared_unicode(&self) -> Option<&SharedRegex> {
+        self.inner
+            .unicode
+            .get_or_init(|| {
+                SharedRegex::new(
+                    &ascii_word_boundaries(&self.inner.pattern),
+                    Flavour::Unicode,
+                    REGEX_SIZE_LIMIT,
+                    REGEX_DFA_LIMIT,
+                )
+            })
+            .as_ref()
+    }
+
+    /// The form for ASCII text: the pattern read with ASCII rules, or, when it
+    /// cannot be (a non-ASCII character in a class, `\p{..}`), its Unicode
+    /// reading cut down to what it matches of ASCII text (compiling the
+    /// Unicode form itself cost a ticket with such a pattern among its
+    /// candidates several milliseconds of start-up). None when the pattern
+    /// does not compile.
+    fn ascii(&self) -> Option<&SharedRegex> {
         self.inner
             .ascii
-            .get_or_init(|| ascii_regex(&self.inner.pattern))
+            .get_or_init(|| {
+                let pattern = &self.inner.pattern;
+                SharedRegex::new(
+                    pattern,
+                    Flavour::AsciiBytes,
+                    REGEX_SIZE_LIMIT,
+                    REGEX_DFA_LIMIT,
+                )
+                .or_else(|| SharedRegex::for_ascii_text(pattern, REGEX_SIZE_LIMIT, REGEX_DFA_LIMIT))
+            })
             .as_ref()
     }
 
@@ -87,18 +125,9 @@ impl LazyRegex {
                 return re.is_match(haystack.as_bytes());
             }
         }
-        self.unicode().is_some_and(|re| re.is_match(haystack))
+        self.shared_unicode()
+            .is_some_and(|re| re.is_match(haystack.as_bytes()))
     }
-}
-
-/// `pattern` with Unicode off, to run on ASCII text only.
-fn ascii_regex(pattern: &str) -> Option<regex::bytes::Regex> {
-    regex::bytes::RegexBuilder::new(pattern)
-        .unicode(false)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_DFA_LIMIT)
-        .build()
-        .ok()
 }
 
 /// Every pattern of one kind (`Line` patterns, reply texts) of a knowledge

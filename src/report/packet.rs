@@ -636,8 +636,8 @@ static QUOTED_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\[(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:]+)(?:\s+\d+)?\]")
         .unwrap()
 });
-static CONNECT_TO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bconnect(?:ion)? to\s+\S*$").unwrap());
+static CONNECT_TO: LazyLock<crate::shared_regex::SharedRegex> =
+    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(r"(?i)\bconnect(?:ion)? to\s+\S*$"));
 
 /// Addresses and peers the evidence model does not carry yet: addresses
 /// looked up in reverse DNS (`dig -x`), the client address a server quotes
@@ -700,7 +700,8 @@ fn from_log_lines(env: &mut Environment, input: &PacketInput, quotes: &Quotes) {
         // `connect to mx.example.org[192.0.2.60]:25` names the peer the
         // reporting server tried, not the client it refused
         let peer = |m: regex::Match| {
-            reply.text[m.end()..].starts_with(':') || CONNECT_TO.is_match(&reply.text[..m.start()])
+            reply.text[m.end()..].starts_with(':')
+                || CONNECT_TO.is_match_str(&reply.text[..m.start()])
         };
         if let Some(c) = QUOTED_CLIENT
             .captures_iter(&reply.text)
