@@ -118,9 +118,12 @@ pub fn assemble(evidence: &mut Evidence, secrets: &[SecretAt]) {
             } => attempts
                 .last()
                 .is_none_or(|a| a.has_progress() || source_changed),
-            ItemKind::Connect { .. } => attempts.last().is_none_or(|a| {
+            // a tool that tests several ports in one go (`nc -vz host 25
+            // 587 465`) prints one result per port: each is an attempt
+            ItemKind::Connect { port, .. } => attempts.last().is_none_or(|a| {
                 matches!(a.outcome, Outcome::Connected | Outcome::Greeted) && a.last_line + 1 < line
                     || a.outcome as u8 > Outcome::Connected as u8
+                    || a.has_progress() && port.is_some() && a.port.is_some() && *port != a.port
             }),
             ItemKind::Reply(reply)
                 if !reply.quoted && reply.phase == Phase::Greeting && reply.code == 220 =>
@@ -283,6 +286,24 @@ mod tests {
             (e.attempts[1].port, e.attempts[1].outcome),
             (Some(587), Outcome::Greeted)
         );
+    }
+
+    #[test]
+    fn netcat_testing_several_ports_at_once_makes_one_attempt_per_port() {
+        let text = "$ nc -vz -w 5 smtp.example.net 25 587 465\nnc: connect to smtp.example.net (192.0.2.41) port 25 (tcp) timed out: Operation now in progress\nConnection to smtp.example.net (192.0.2.41) 587 port [tcp/submission] succeeded!\nConnection to smtp.example.net (192.0.2.41) 465 port [tcp/submissions] succeeded!\n";
+        let e = Evidence::from_text(text);
+        let got: Vec<_> = e.attempts.iter().map(|a| (a.port, a.outcome)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(25), Outcome::TimedOut),
+                (Some(587), Outcome::Connected),
+                (Some(465), Outcome::Connected),
+            ]
+        );
+        // telnet's two lines about one failed connect stay one attempt
+        let e = Evidence::from_text("telnet smtp.example.com 25\nTrying 192.0.2.25...\ntelnet: connect to address 192.0.2.25: Connection timed out\ntelnet: Unable to connect to remote host: Connection timed out\n");
+        assert_eq!(e.attempts.len(), 1, "{:#?}", e.attempts);
     }
 
     #[test]
