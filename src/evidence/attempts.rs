@@ -50,11 +50,16 @@ pub struct Attempt {
     /// attempt got at least as far as some stage.
     #[serde(skip)]
     pub reached: Vec<(Outcome, usize)>,
+    /// True for a session a pasted report shows (a bounce's transcript of
+    /// the reporting server's own session), false for the customer's own.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_report: bool,
 }
 
 impl Attempt {
-    fn new(line: usize, source: Option<String>) -> Attempt {
+    fn new(line: usize, source: Option<String>, in_report: bool) -> Attempt {
         Attempt {
+            in_report,
             first_line: line,
             last_line: line,
             source,
@@ -136,8 +141,15 @@ pub fn assemble(evidence: &mut Evidence, secrets: &[SecretAt]) {
             ItemKind::Command { .. } => attempts.is_empty(),
             _ => false,
         };
-        if starts {
-            attempts.push(Attempt::new(line, source.clone()));
+        // a report's session is never the customer's: it starts its own
+        // attempt, and so does the live session after it
+        let item = &evidence.items[index];
+        let crosses = belongs_to_attempt(&item.kind)
+            && attempts
+                .last()
+                .is_some_and(|a| a.in_report != item.in_report);
+        if starts || crosses {
+            attempts.push(Attempt::new(line, source.clone(), item.in_report));
             source_changed = false;
         }
         let Some(current) = attempts.last_mut() else {
@@ -304,6 +316,18 @@ mod tests {
         // telnet's two lines about one failed connect stay one attempt
         let e = Evidence::from_text("telnet smtp.example.com 25\nTrying 192.0.2.25...\ntelnet: connect to address 192.0.2.25: Connection timed out\ntelnet: Unable to connect to remote host: Connection timed out\n");
         assert_eq!(e.attempts.len(), 1, "{:#?}", e.attempts);
+    }
+
+    #[test]
+    fn a_transcript_in_a_bounce_is_its_own_attempt_not_the_live_one() {
+        let text = "$ openssl s_client -starttls smtp -connect smtp.example.net:587 -crlf -quiet\n250 SMTPUTF8\nEHLO pc\n250-smtp.example.net\n250 AUTH PLAIN LOGIN\nAUTH PLAIN AGFAZXhhbXBsZS5jb20Ac2VjcmV0\n235 2.7.0 Authentication successful\nMAIL FROM:<a@example.com>\n553 5.7.1 <a@example.com>: Sender address rejected: not owned by user\n\nan old bounce:\n   ----- Transcript of session follows -----\n... while talking to mx.example.org.:\n>>> DATA\n<<< 550 5.1.1 <b@example.org>... User unknown\n";
+        let e = Evidence::from_text(text);
+        assert_eq!(e.attempts.len(), 2, "{:#?}", e.attempts);
+        let (live, report) = (&e.attempts[0], &e.attempts[1]);
+        assert!(!live.in_report && report.in_report);
+        assert_eq!((live.outcome, live.outcome_line), (Outcome::Rejected, 9));
+        assert_eq!(report.outcome, Outcome::Rejected);
+        assert!(report.first_line >= 12);
     }
 
     #[test]

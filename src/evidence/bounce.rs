@@ -749,6 +749,7 @@ fn inferred(
         quote,
         attempt: None,
         recipient,
+        in_report: false,
     })
 }
 
