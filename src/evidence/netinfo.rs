@@ -154,8 +154,15 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c| connect(cap(c, "host"), port_of(c), ConnectResult::Failed),
         ),
         (
-            r"(?i)^(?:telnet:|\*\*\*|connect:|.*?connect\(\)|.*IO::Socket\S*:\s*connect:|Ncat:)\s*(?:Unable to connect to remote host:\s*|connect to address \S+:\s*)?(?P<why>(?:Connection|Operation) timed out|timeout|Connection refused|No route to host|Network is unreachable|Connection reset by peer)",
-            |c| connect("", None, result_of(cap(c, "why"))),
+            // a reset is a failed connect only where the tool says it could
+            // not connect; a bare `telnet: Connection reset by peer` ends a
+            // session that was made (the server or something in the path
+            // cut it), which is no connection result
+            r"(?i)^(?:telnet:|\*\*\*|connect:|.*?connect\(\)|.*IO::Socket\S*:\s*connect:|Ncat:)\s*(?:(?:Unable to connect to remote host:\s*|connect to address \S+:\s*)?(?P<why>(?:Connection|Operation) timed out|timeout|Connection refused|No route to host|Network is unreachable)|(?:Unable to connect to remote host:\s*|connect to address \S+:\s*)(?P<reset>Connection reset by peer))",
+            |c| {
+                let why = c.name("why").or_else(|| c.name("reset"));
+                connect("", None, result_of(why.map_or("", |m| m.as_str())))
+            },
         ),
         (
             r"^\s*(?P<why>Connection timed out|Connection refused|Operation timed out|No route to host|Network is unreachable)\.?\s*$",
@@ -436,6 +443,24 @@ pub(crate) mod tests {
                 (Some(465), ConnectResult::Connected),
             ]
         );
+    }
+
+    #[test]
+    fn a_reset_after_the_session_was_made_is_no_failed_connect() {
+        let failed = |text: &str| {
+            kinds(text).iter().any(|k| {
+                matches!(
+                    k,
+                    ItemKind::Connect {
+                        result: ConnectResult::Failed,
+                        ..
+                    }
+                )
+            })
+        };
+        assert!(!failed("$ telnet smtp.example.net 587\nTrying 192.0.2.5...\nConnected to smtp.example.net.\n220 smtp.example.net ESMTP\nEHLO pc\n250 smtp.example.net\ntelnet: Connection reset by peer\n"));
+        assert!(!failed("Ncat: Connection reset by peer.\n"));
+        assert!(failed("$ telnet smtp.example.net 25\nTrying 192.0.2.5...\ntelnet: Unable to connect to remote host: Connection reset by peer\n"));
     }
 
     #[test]
