@@ -17,7 +17,9 @@ recipient it is tied to (#N, counted from 0, as in classify's recipients[]),
 its kind and what was read. Replies show code, enhanced status, the phase
 (the SMTP command they answer) and flags: `quoted` (inside prose, a log or a
 bounce) and `inferred` (a report gave only a status or action, the code was
-inferred). Emails are decoded first (MIME parts, base64, quoted-printable), so
+inferred). Items inside a pasted report (a bounce, the session transcript it
+quotes, a forwarded message) end in `(in report)`; the rest is the customer's
+own live session and notes, what `Live(...)` reads. Emails are decoded first (MIME parts, base64, quoted-printable), so
 line numbers are those of the decoded text; --lines prints it numbered.
 Credentials are redacted here as everywhere.
 
@@ -114,7 +116,8 @@ fn describe(item: &Item) -> String {
         .recipient
         .map(|r| format!("#{r}"))
         .unwrap_or_else(|| "-".into());
-    format!("{place:<10} {scope:<4} {}", what(&item.kind))
+    let report = if item.in_report { " (in report)" } else { "" };
+    format!("{place:<10} {scope:<4} {}{report}", what(&item.kind))
 }
 
 fn what(kind: &ItemKind) -> String {

@@ -175,13 +175,18 @@ pub fn derive_in(
 /// Which items one derivation reads: all of them for the whole ticket; for
 /// one recipient, its own items and those tied to no recipient, except that
 /// a recipient with a quoted reply of its own (not one inferred from a
-/// status) is judged on its replies alone: a reply tied to no recipient (a
-/// session summary like Sendmail's `554 5.0.0 Service unavailable`, a reply
-/// about another address) then says nothing about it.
+/// status) is judged on its replies alone: a reply a report ties to no
+/// recipient (a session summary like Sendmail's `554 5.0.0 Service
+/// unavailable`, a reply about another address) then says nothing about it.
+/// A reply of the customer's own live session is about the ticket itself,
+/// and counts for every recipient. Inside `Live(...)`, only the live session
+/// is read.
 #[derive(Debug, Clone, Copy)]
 struct Scope {
     recipient: Option<usize>,
     own_reply: bool,
+    /// Only the customer's own live session (see `Matcher::Live`).
+    live: bool,
 }
 
 impl Scope {
@@ -190,17 +195,33 @@ impl Scope {
         Scope {
             recipient,
             own_reply: has_own_reply(e, recipient),
+            live: false,
         }
     }
 
+    fn live(self) -> Scope {
+        Scope { live: true, ..self }
+    }
+
     fn holds(&self, item: &Item) -> bool {
+        if self.live && !is_live(item) {
+            return false;
+        }
         match (item.recipient, self.recipient) {
-            (None, Some(_)) => !(self.own_reply && matches!(item.kind, ItemKind::Reply(_))),
+            (None, Some(_)) => {
+                !(self.own_reply && matches!(item.kind, ItemKind::Reply(_)) && !is_live(item))
+            }
             (None, None) => true,
             (Some(r), Some(want)) => r == want,
             (Some(_), None) => true,
         }
     }
+}
+
+/// Whether an item is part of the customer's own live session: outside any
+/// pasted report and, for a reply, read from a dialogue rather than quoted.
+fn is_live(item: &Item) -> bool {
+    !item.in_report && !matches!(&item.kind, ItemKind::Reply(r) if r.quoted)
 }
 
 fn has_own_reply(e: &Evidence, recipient: Option<usize>) -> bool {
@@ -396,6 +417,7 @@ fn matches_in(
                         .is_none_or(|t| scan.reply_matches(index, item, &r.text, t))
             })
             .map(|(_, item)| vec![EvidenceRef::of_item(item)]),
+        CompiledMatcher::Line(re) if scope.live => live_line(e, re),
         CompiledMatcher::Line(re) => scan.first_line(e, re).map(|(i, wrapped)| {
             let mut found = EvidenceRef::of_line(e, i + 1);
             if wrapped {
@@ -445,6 +467,7 @@ fn matches_in(
         CompiledMatcher::Outcome(outcomes) => e
             .attempts
             .iter()
+            .filter(|a| !(scope.live && a.in_report))
             .find(|a| outcomes.contains(&a.outcome))
             // the line that first shows one of the outcomes (the banner for
             // "greeted or further"), not the attempt's last reply
@@ -457,7 +480,7 @@ fn matches_in(
             worked,
             differ,
             same_credentials,
-        } => compare_attempts(e, failed, worked, *differ, *same_credentials),
+        } => compare_attempts(e, failed, worked, *differ, *same_credentials, scope.live),
         CompiledMatcher::All(ms) => {
             let mut refs = Vec::new();
             for m in ms {
@@ -470,7 +493,24 @@ fn matches_in(
             Some(_) => None,
             None => Some(Vec::new()),
         },
+        CompiledMatcher::Live(m) => matches_in(scan, m, e, scope.live()),
     }
+}
+
+/// The first line outside any pasted report that `re` matches (failing
+/// that, a sentence wrapped over two such lines): `Line` inside `Live`.
+fn live_line(e: &Evidence, re: &LazyRegex) -> Option<Vec<EvidenceRef>> {
+    if let Some(i) = (0..e.lines.len()).find(|&i| !e.in_report(i + 1) && re.is_match(&e.lines[i])) {
+        return Some(vec![EvidenceRef::of_line(e, i + 1)]);
+    }
+    let (i, text) = e
+        .wrapped_pairs()
+        .into_iter()
+        .find(|(i, text)| !e.in_report(i + 1) && !e.in_report(i + 2) && re.is_match(text))?;
+    let mut found = EvidenceRef::of_line(e, i + 1);
+    found.end_line = i + 2;
+    found.quote = text.trim().to_string();
+    Some(vec![found])
 }
 
 fn compare_attempts(
@@ -479,14 +519,15 @@ fn compare_attempts(
     worked: &[Outcome],
     differ: Difference,
     same_credentials: bool,
+    live: bool,
 ) -> Option<Vec<EvidenceRef>> {
     let attempts = &e.attempts;
     for (i, bad) in attempts.iter().enumerate() {
-        if !failed.contains(&bad.outcome) {
+        if !failed.contains(&bad.outcome) || live && bad.in_report {
             continue;
         }
         for (j, good) in attempts.iter().enumerate() {
-            if i == j || !worked.contains(&good.outcome) {
+            if i == j || !worked.contains(&good.outcome) || live && good.in_report {
                 continue;
             }
             let differs = match differ {
@@ -534,6 +575,7 @@ mod tests {
             quote: text.into(),
             attempt: None,
             recipient,
+            in_report: false,
         }
     }
 
@@ -543,6 +585,81 @@ mod tests {
             recipients: vec![Recipient::default(), Recipient::default()],
             ..Evidence::default()
         }
+    }
+
+    /// A live relay refusal above an old bounce whose sendmail transcript
+    /// reads as a dialogue.
+    const LIVE_AND_REPORT: &str = concat!(
+        "$ telnet mail.example.net 25\n",
+        "Trying 192.0.2.25...\n",
+        "220 mail.example.net ESMTP\n",
+        "MAIL FROM:<a@example.com>\n",
+        "250 2.1.0 Ok\n",
+        "RCPT TO:<b@example.org>\n",
+        "554 5.7.1 <b@example.org>: Relay access denied\n",
+        "\n",
+        "   ----- Transcript of session follows -----\n",
+        "... while talking to mx.example.org.:\n",
+        ">>> RCPT To:<c@example.org>\n",
+        "<<< 550 5.1.1 <c@example.org>... User unknown\n",
+        "550 5.1.1 <c@example.org>... User unknown\n",
+        "\n",
+        "Final-Recipient: RFC822; c@example.org\n",
+        "Action: failed\n",
+        "Status: 5.1.1\n",
+        "Diagnostic-Code: SMTP; 550 5.1.1 <c@example.org>... User unknown\n",
+    );
+
+    fn live(m: CompiledMatcher) -> CompiledMatcher {
+        CompiledMatcher::Live(Box::new(m))
+    }
+
+    fn reply_text(re: &str) -> CompiledMatcher {
+        CompiledMatcher::Reply {
+            code: None,
+            status: None,
+            phase: None,
+            text: Some(crate::kb::LazyRegex::new(re)),
+        }
+    }
+
+    #[test]
+    fn live_reads_the_customers_session_and_not_a_reports_transcript() {
+        let e = Evidence::from_text(LIVE_AND_REPORT);
+        // replies
+        assert!(matches(&reply_text("User unknown"), &e, None).is_some());
+        assert!(matches(&live(reply_text("User unknown")), &e, None).is_none());
+        let refs = matches(&live(reply_text("Relay access denied")), &e, None).expect("live");
+        assert_eq!(refs[0].line, 7);
+        // attempts: the transcript's refused RCPT is the report's, the
+        // live session's refused RCPT the customer's
+        let rejected = CompiledMatcher::Outcome(vec![Outcome::Rejected]);
+        let refs = matches(&live(rejected), &e, None).expect("the live session was refused");
+        assert_eq!(refs[0].line, 7);
+        // lines
+        let line = CompiledMatcher::Line(crate::kb::LazyRegex::new("while talking to"));
+        assert!(matches(&line, &e, None).is_some());
+        assert!(matches(&live(line), &e, None).is_none());
+        // a report alone has no live session
+        let report = &LIVE_AND_REPORT[LIVE_AND_REPORT.find("\n\n").unwrap() + 2..];
+        let e = Evidence::from_text(report);
+        let rejected = CompiledMatcher::Outcome(vec![Outcome::Rejected]);
+        assert!(matches(&rejected, &e, None).is_some());
+        assert!(matches(&live(rejected), &e, None).is_none());
+    }
+
+    #[test]
+    fn a_live_reply_counts_for_a_recipient_with_a_reply_of_its_own() {
+        let e = Evidence::from_text(LIVE_AND_REPORT);
+        let c = e
+            .recipients
+            .iter()
+            .position(|r| r.address == "c@example.org")
+            .expect("the DSN names c");
+        assert!(has_own_reply(&e, Some(c)));
+        // the live session's refusal is about the ticket, and so about c
+        assert!(matches(&reply_text("Relay access denied"), &e, Some(c)).is_some());
+        assert!(matches(&reply_text("User unknown"), &e, Some(c)).is_some());
     }
 
     #[test]

@@ -50,11 +50,16 @@ pub struct Attempt {
     /// attempt got at least as far as some stage.
     #[serde(skip)]
     pub reached: Vec<(Outcome, usize)>,
+    /// True for a session a pasted report shows (a bounce's transcript of
+    /// the reporting server's own session), false for the customer's own.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_report: bool,
 }
 
 impl Attempt {
-    fn new(line: usize, source: Option<String>) -> Attempt {
+    fn new(line: usize, source: Option<String>, in_report: bool) -> Attempt {
         Attempt {
+            in_report,
             first_line: line,
             last_line: line,
             source,
@@ -118,9 +123,12 @@ pub fn assemble(evidence: &mut Evidence, secrets: &[SecretAt]) {
             } => attempts
                 .last()
                 .is_none_or(|a| a.has_progress() || source_changed),
-            ItemKind::Connect { .. } => attempts.last().is_none_or(|a| {
+            // a tool that tests several ports in one go (`nc -vz host 25
+            // 587 465`) prints one result per port: each is an attempt
+            ItemKind::Connect { port, .. } => attempts.last().is_none_or(|a| {
                 matches!(a.outcome, Outcome::Connected | Outcome::Greeted) && a.last_line + 1 < line
                     || a.outcome as u8 > Outcome::Connected as u8
+                    || a.has_progress() && port.is_some() && a.port.is_some() && *port != a.port
             }),
             ItemKind::Reply(reply)
                 if !reply.quoted && reply.phase == Phase::Greeting && reply.code == 220 =>
@@ -133,8 +141,15 @@ pub fn assemble(evidence: &mut Evidence, secrets: &[SecretAt]) {
             ItemKind::Command { .. } => attempts.is_empty(),
             _ => false,
         };
-        if starts {
-            attempts.push(Attempt::new(line, source.clone()));
+        // a report's session is never the customer's: it starts its own
+        // attempt, and so does the live session after it
+        let item = &evidence.items[index];
+        let crosses = belongs_to_attempt(&item.kind)
+            && attempts
+                .last()
+                .is_some_and(|a| a.in_report != item.in_report);
+        if starts || crosses {
+            attempts.push(Attempt::new(line, source.clone(), item.in_report));
             source_changed = false;
         }
         let Some(current) = attempts.last_mut() else {
@@ -283,6 +298,36 @@ mod tests {
             (e.attempts[1].port, e.attempts[1].outcome),
             (Some(587), Outcome::Greeted)
         );
+    }
+
+    #[test]
+    fn netcat_testing_several_ports_at_once_makes_one_attempt_per_port() {
+        let text = "$ nc -vz -w 5 smtp.example.net 25 587 465\nnc: connect to smtp.example.net (192.0.2.41) port 25 (tcp) timed out: Operation now in progress\nConnection to smtp.example.net (192.0.2.41) 587 port [tcp/submission] succeeded!\nConnection to smtp.example.net (192.0.2.41) 465 port [tcp/submissions] succeeded!\n";
+        let e = Evidence::from_text(text);
+        let got: Vec<_> = e.attempts.iter().map(|a| (a.port, a.outcome)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(25), Outcome::TimedOut),
+                (Some(587), Outcome::Connected),
+                (Some(465), Outcome::Connected),
+            ]
+        );
+        // telnet's two lines about one failed connect stay one attempt
+        let e = Evidence::from_text("telnet smtp.example.com 25\nTrying 192.0.2.25...\ntelnet: connect to address 192.0.2.25: Connection timed out\ntelnet: Unable to connect to remote host: Connection timed out\n");
+        assert_eq!(e.attempts.len(), 1, "{:#?}", e.attempts);
+    }
+
+    #[test]
+    fn a_transcript_in_a_bounce_is_its_own_attempt_not_the_live_one() {
+        let text = "$ openssl s_client -starttls smtp -connect smtp.example.net:587 -crlf -quiet\n250 SMTPUTF8\nEHLO pc\n250-smtp.example.net\n250 AUTH PLAIN LOGIN\nAUTH PLAIN AGFAZXhhbXBsZS5jb20Ac2VjcmV0\n235 2.7.0 Authentication successful\nMAIL FROM:<a@example.com>\n553 5.7.1 <a@example.com>: Sender address rejected: not owned by user\n\nan old bounce:\n   ----- Transcript of session follows -----\n... while talking to mx.example.org.:\n>>> DATA\n<<< 550 5.1.1 <b@example.org>... User unknown\n";
+        let e = Evidence::from_text(text);
+        assert_eq!(e.attempts.len(), 2, "{:#?}", e.attempts);
+        let (live, report) = (&e.attempts[0], &e.attempts[1]);
+        assert!(!live.in_report && report.in_report);
+        assert_eq!((live.outcome, live.outcome_line), (Outcome::Rejected, 9));
+        assert_eq!(report.outcome, Outcome::Rejected);
+        assert!(report.first_line >= 12);
     }
 
     #[test]

@@ -768,6 +768,7 @@ fn inferred(
         quote,
         attempt: None,
         recipient,
+        in_report: false,
     })
 }
 

@@ -21,6 +21,7 @@ pub mod mime;
 mod netinfo;
 pub mod redact;
 mod reply;
+mod scope;
 mod smtp;
 
 use serde::Serialize;
@@ -193,6 +194,11 @@ pub struct Item {
     /// Index into [`Evidence::recipients`], when the item is about one recipient.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recipient: Option<usize>,
+    /// True when the item lies inside a pasted report (a bounce, the session
+    /// transcript it quotes, a forwarded message) rather than in the
+    /// customer's own live session or notes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_report: bool,
 }
 
 /// A recipient named by a bounce or an RCPT TO, with what happened to it.
@@ -237,6 +243,10 @@ pub struct Evidence {
     /// How many emails the input held (an mbox holds several; 0 for plain text).
     #[serde(skip)]
     pub messages: usize,
+    /// The 1-based, inclusive line ranges that lie inside a pasted report
+    /// (see `scope`): everything else is the customer's live session or notes.
+    #[serde(skip)]
+    pub reports: Vec<(usize, usize)>,
 }
 
 impl Evidence {
@@ -307,6 +317,7 @@ impl Evidence {
         evidence
             .items
             .sort_by_key(|item| (item.line, item.end_line));
+        scope::mark(&mut evidence);
         attempts::assemble(&mut evidence, &redacted.secrets);
         evidence
     }
@@ -317,6 +328,13 @@ impl Evidence {
             .and_then(|i| self.lines.get(i))
             .map(String::as_str)
             .unwrap_or("")
+    }
+
+    /// Whether 1-based line `no` lies inside a pasted report.
+    pub fn in_report(&self, no: usize) -> bool {
+        self.reports
+            .iter()
+            .any(|&(first, last)| first <= no && no <= last)
     }
 
     /// The redacted transcript, lines joined by `\n`.
@@ -361,6 +379,7 @@ impl Evidence {
             quote,
             attempt: None,
             recipient: None,
+            in_report: false,
         });
     }
 }

@@ -112,8 +112,15 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c| connect(cap(c, "host"), port_of(c), ConnectResult::Connected),
         ),
         (
-            r"(?i)Connection to\s+(?P<host>[\w.:-]+)\s+(?P<port>\d{1,5})\s+port\b.*succeeded",
-            |c| connect(cap(c, "host"), port_of(c), ConnectResult::Connected),
+            // OpenBSD netcat: `Connection to host (192.0.2.1) 587 port
+            // [tcp/submission] succeeded!` (older ones leave the address
+            // out); macOS: `Connection to host port 587 [tcp/submission]
+            // succeeded!`
+            r"(?i)Connection to\s+(?P<host>[\w.:-]+)(?:\s+\([\w.:]+\))?\s+(?:(?P<port>\d{1,5})\s+port|port\s+(?P<mport>\d{1,5}))\b.*succeeded",
+            |c| {
+                let port = port_of(c).or_else(|| c.name("mport").map(|m| m.as_str()));
+                connect(cap(c, "host"), port, ConnectResult::Connected)
+            },
         ),
         (r"^CONNECTED\(\w+\)", |_| {
             connect("", None, ConnectResult::Connected)
@@ -125,8 +132,14 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             connect("", None, ConnectResult::Failed)
         }),
         (
-            r"(?i)(?:nc|ncat|netcat):\s*connect to\s+(?P<host>[\w.:-]+)\s+port\s+(?P<port>\d{1,5}).*?failed:\s*(?P<why>.*)$",
-            |c| connect(cap(c, "host"), port_of(c), result_of(cap(c, "why"))),
+            // `nc: connect to host (192.0.2.1) port 25 (tcp) timed out:
+            // Operation now in progress`, `... failed: Connection refused`,
+            // macOS's `nc: connectx to host port 25 (tcp) failed: ...`
+            r"(?i)(?:nc|ncat|netcat):\s*connectx? to\s+(?P<host>[\w.:-]+)(?:\s+\([\w.:]+\))?\s+port\s+(?P<port>\d{1,5}).*?(?P<how>failed|timed out):\s*(?P<why>.*)$",
+            |c| {
+                let how = format!("{} {}", cap(c, "how"), cap(c, "why"));
+                connect(cap(c, "host"), port_of(c), result_of(&how))
+            },
         ),
         (
             r"(?i)\*\*\*\s*Error connecting to\s+(?P<host>[\w.:-]+?):(?P<port>\d{1,5})",
@@ -141,8 +154,15 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c| connect(cap(c, "host"), port_of(c), ConnectResult::Failed),
         ),
         (
-            r"(?i)^(?:telnet:|\*\*\*|connect:|.*?connect\(\)|.*IO::Socket\S*:\s*connect:|Ncat:)\s*(?:Unable to connect to remote host:\s*|connect to address \S+:\s*)?(?P<why>(?:Connection|Operation) timed out|timeout|Connection refused|No route to host|Network is unreachable|Connection reset by peer)",
-            |c| connect("", None, result_of(cap(c, "why"))),
+            // a reset is a failed connect only where the tool says it could
+            // not connect; a bare `telnet: Connection reset by peer` ends a
+            // session that was made (the server or something in the path
+            // cut it), which is no connection result
+            r"(?i)^(?:telnet:|\*\*\*|connect:|.*?connect\(\)|.*IO::Socket\S*:\s*connect:|Ncat:)\s*(?:(?:Unable to connect to remote host:\s*|connect to address \S+:\s*)?(?P<why>(?:Connection|Operation) timed out|timeout|Connection refused|No route to host|Network is unreachable)|(?:Unable to connect to remote host:\s*|connect to address \S+:\s*)(?P<reset>Connection reset by peer))",
+            |c| {
+                let why = c.name("why").or_else(|| c.name("reset"));
+                connect("", None, result_of(why.map_or("", |m| m.as_str())))
+            },
         ),
         (
             r"^\s*(?P<why>Connection timed out|Connection refused|Operation timed out|No route to host|Network is unreachable)\.?\s*$",
@@ -391,6 +411,56 @@ pub(crate) mod tests {
         // a port written in other digits is no port
         assert!(kinds("$ telnet smtp.example.com \u{0662}\u{0665}\n").is_empty());
         assert!(!kinds("$ telnet smtp.example.com 25\n").is_empty());
+    }
+
+    #[test]
+    fn each_port_netcat_reports_is_read_with_its_result() {
+        let connects = |text: &str| -> Vec<(Option<u16>, ConnectResult)> {
+            kinds(text)
+                .into_iter()
+                .filter_map(|k| match k {
+                    ItemKind::Connect { port, result, .. } => Some((port, result)),
+                    _ => None,
+                })
+                .collect()
+        };
+        // OpenBSD netcat, with the address it resolved
+        let got = connects("$ nc -vz -w 5 smtp.example.net 25 587\nnc: connect to smtp.example.net (192.0.2.41) port 25 (tcp) timed out: Operation now in progress\nConnection to smtp.example.net (192.0.2.41) 587 port [tcp/submission] succeeded!\n");
+        assert_eq!(
+            got,
+            vec![
+                (Some(25), ConnectResult::Trying),
+                (Some(25), ConnectResult::TimedOut),
+                (Some(587), ConnectResult::Connected),
+            ]
+        );
+        // macOS netcat
+        let got = connects("nc: connectx to smtp.example.net port 25 (tcp) failed: Connection refused\nConnection to smtp.example.net port 465 [tcp/submissions] succeeded!\n");
+        assert_eq!(
+            got,
+            vec![
+                (Some(25), ConnectResult::Refused),
+                (Some(465), ConnectResult::Connected),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reset_after_the_session_was_made_is_no_failed_connect() {
+        let failed = |text: &str| {
+            kinds(text).iter().any(|k| {
+                matches!(
+                    k,
+                    ItemKind::Connect {
+                        result: ConnectResult::Failed,
+                        ..
+                    }
+                )
+            })
+        };
+        assert!(!failed("$ telnet smtp.example.net 587\nTrying 192.0.2.5...\nConnected to smtp.example.net.\n220 smtp.example.net ESMTP\nEHLO pc\n250 smtp.example.net\ntelnet: Connection reset by peer\n"));
+        assert!(!failed("Ncat: Connection reset by peer.\n"));
+        assert!(failed("$ telnet smtp.example.net 25\nTrying 192.0.2.5...\ntelnet: Unable to connect to remote host: Connection reset by peer\n"));
     }
 
     #[test]

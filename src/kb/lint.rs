@@ -528,7 +528,7 @@ fn regexes_of<'m>(m: &'m super::model::Matcher, out: &mut Vec<&'m str>) {
         Matcher::Line(t) => out.push(t),
         Matcher::Field { value: Some(v), .. } => out.push(v),
         Matcher::All(ms) | Matcher::Any(ms) => ms.iter().for_each(|m| regexes_of(m, out)),
-        Matcher::Not(m) => regexes_of(m, out),
+        Matcher::Not(m) | Matcher::Live(m) => regexes_of(m, out),
         _ => {}
     }
 }

@@ -639,6 +639,7 @@ fn compile_matcher(m: &Matcher, errors: &mut Vec<PatternError>, when: Patterns) 
                 .collect(),
         ),
         Matcher::Not(m) => CompiledMatcher::Not(Box::new(compile_matcher(m, errors, when))),
+        Matcher::Live(m) => CompiledMatcher::Live(Box::new(compile_matcher(m, errors, when))),
     }
 }
 

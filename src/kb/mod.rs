@@ -75,6 +75,7 @@ pub enum CompiledMatcher {
     All(Vec<CompiledMatcher>),
     Any(Vec<CompiledMatcher>),
     Not(Box<CompiledMatcher>),
+    Live(Box<CompiledMatcher>),
 }
 
 /// Reply-code pattern: `535`, `5xx`, `55x`, alternatives with `|`.
@@ -372,7 +373,7 @@ fn collect_patterns<'a>(
         CompiledMatcher::All(ms) | CompiledMatcher::Any(ms) => ms
             .iter_mut()
             .for_each(|m| collect_patterns(m, lines, replies)),
-        CompiledMatcher::Not(m) => collect_patterns(m, lines, replies),
+        CompiledMatcher::Not(m) | CompiledMatcher::Live(m) => collect_patterns(m, lines, replies),
         _ => {}
     }
 }

@@ -166,6 +166,11 @@ pub enum Matcher {
     All(Vec<Matcher>),
     Any(Vec<Matcher>),
     Not(Box<Matcher>),
+    /// The matcher over the customer's own live session alone: lines,
+    /// items and attempts outside any pasted report (a bounce, its quoted
+    /// session transcript, a forwarded message), and replies read from a
+    /// dialogue rather than quoted in prose or a log.
+    Live(Box<Matcher>),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
