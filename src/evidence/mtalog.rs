@@ -79,6 +79,12 @@ struct Delivery {
 
 /// Reads one line as a delivery line, or `None`.
 fn delivery(line: &str) -> Option<Delivery> {
+    let flagged = ["to=", "=> ", "-> ", "== ", "** "]
+        .iter()
+        .any(|mark| line.contains(mark));
+    if !flagged {
+        return None;
+    }
     if let Some(caps) = EXIM_LINE.captures(line) {
         let flag = caps.get(1)?.as_str();
         let first = caps.get(2)?.as_str();
@@ -140,12 +146,22 @@ fn clean(address: &str) -> String {
 pub fn extract(evidence: &mut Evidence) {
     // recipients named before the log (a report's) keep their own state
     let known = evidence.recipients.len();
-    // (recipient, line) for each line naming exactly one recipient
+    // (line, recipient) for each line naming exactly one recipient
     let mut owners: Vec<(usize, usize)> = Vec::new();
     for no in 1..=evidence.lines.len() {
         let Some(found) = delivery(evidence.line(no)) else {
             continue;
         };
+        // the status: the line's `dsn=`, else that of the reply it quotes,
+        // when it agrees with the state (Exim writes no `dsn=`)
+        let quoted = evidence.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Reply(reply) if item.line <= no && no <= item.end_line => reply.status,
+            _ => None,
+        });
+        let status = found
+            .dsn
+            .or(quoted)
+            .filter(|s| State::of_class(s.class) == Some(found.state));
         let mut named = Vec::new();
         for address in &found.addresses {
             let index = match evidence
@@ -167,47 +183,30 @@ pub fn extract(evidence: &mut Evidence) {
             if index >= known {
                 let recipient = &mut evidence.recipients[index];
                 recipient.action = Some(found.state.action().to_string());
-                recipient.status = found
-                    .dsn
-                    .filter(|s| State::of_class(s.class) == Some(found.state));
+                recipient.status = status;
                 recipient.line = no;
             }
-            named.push(index);
-            evidence.line_recipients.push((no, index));
+            if !named.contains(&index) {
+                named.push(index);
+                evidence.line_recipients.push((no, index));
+            }
         }
         // a line naming several recipients (Sendmail's list) speaks for all
         // of them; its reply cannot be given to one
         if let [index] = named[..] {
-            owners.push((index, no));
+            owners.push((no, index));
         }
     }
     for item in &mut evidence.items {
         if !matches!(item.kind, ItemKind::Reply(_)) {
             continue;
         }
-        if let Some(&(index, _)) = owners
+        if let Some(&(_, index)) = owners
             .iter()
-            .find(|(_, no)| item.line <= *no && *no <= item.end_line)
+            .find(|(no, _)| item.line <= *no && *no <= item.end_line)
         {
             item.recipient = Some(index);
         }
-    }
-    // a reply on the line gives its status to a recipient the line gave none
-    for (index, no) in owners {
-        if index < known || evidence.recipients[index].status.is_some() {
-            continue;
-        }
-        let status = evidence.items.iter().find_map(|item| match &item.kind {
-            ItemKind::Reply(reply) if item.line <= no && no <= item.end_line => reply.status,
-            _ => None,
-        });
-        let state = evidence.recipients[index]
-            .action
-            .as_deref()
-            .map(|a| a.to_string());
-        let recipient = &mut evidence.recipients[index];
-        recipient.status =
-            status.filter(|s| State::of_class(s.class).map(State::action) == state.as_deref());
     }
 }
 
