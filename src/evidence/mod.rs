@@ -248,9 +248,10 @@ pub struct Evidence {
     /// (see `scope`): everything else is the customer's live session or notes.
     #[serde(skip)]
     pub reports: Vec<(usize, usize)>,
-    /// (1-based line, recipient index) for each line a sending MTA's log
-    /// writes about one recipient's delivery (see `mtalog`): what such a
-    /// line says is about that recipient, not about the others.
+    /// (1-based line, recipient index), in line order, for each line a
+    /// sending MTA's log writes about one recipient's delivery (see
+    /// `mtalog`): what such a line says is about that recipient, not about
+    /// the others.
     #[serde(skip)]
     pub line_recipients: Vec<(usize, usize)>,
 }
@@ -347,10 +348,11 @@ impl Evidence {
     /// Whether 1-based line `no` is about recipients other than `recipient`
     /// only (a log's delivery line for another address).
     pub fn about_others(&self, no: usize, recipient: usize) -> bool {
-        let mut owners = self
-            .line_recipients
+        // kept in line order: a long log's lines are found by bisection
+        let start = self.line_recipients.partition_point(|&(line, _)| line < no);
+        let mut owners = self.line_recipients[start..]
             .iter()
-            .filter(|&&(line, _)| line == no)
+            .take_while(|&&(line, _)| line == no)
             .peekable();
         owners.peek().is_some() && owners.all(|&(_, r)| r != recipient)
     }

@@ -14,6 +14,7 @@
 use super::reply::parse_status;
 use super::{Evidence, ItemKind, Recipient, Status};
 use regex::Regex;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// Most recipients read from a log (a queue dump can name thousands).
@@ -146,16 +147,24 @@ fn clean(address: &str) -> String {
 pub fn extract(evidence: &mut Evidence) {
     // recipients named before the log (a report's) keep their own state
     let known = evidence.recipients.len();
-    // (line, recipient) for each line naming exactly one recipient
-    let mut owners: Vec<(usize, usize)> = Vec::new();
+    // the replies on each line, by index (a long log holds thousands)
+    let mut replies: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (index, item) in evidence.items.iter().enumerate() {
+        if matches!(item.kind, ItemKind::Reply(_)) {
+            for no in item.line..=item.end_line {
+                replies.entry(no).or_default().push(index);
+            }
+        }
+    }
     for no in 1..=evidence.lines.len() {
         let Some(found) = delivery(evidence.line(no)) else {
             continue;
         };
+        let on_line = replies.get(&no).map(Vec::as_slice).unwrap_or_default();
         // the status: the line's `dsn=`, else that of the reply it quotes,
         // when it agrees with the state (Exim writes no `dsn=`)
-        let quoted = evidence.items.iter().find_map(|item| match &item.kind {
-            ItemKind::Reply(reply) if item.line <= no && no <= item.end_line => reply.status,
+        let quoted = on_line.iter().find_map(|&i| match &evidence.items[i].kind {
+            ItemKind::Reply(reply) => reply.status,
             _ => None,
         });
         let status = found
@@ -194,18 +203,9 @@ pub fn extract(evidence: &mut Evidence) {
         // a line naming several recipients (Sendmail's list) speaks for all
         // of them; its reply cannot be given to one
         if let [index] = named[..] {
-            owners.push((no, index));
-        }
-    }
-    for item in &mut evidence.items {
-        if !matches!(item.kind, ItemKind::Reply(_)) {
-            continue;
-        }
-        if let Some(&(_, index)) = owners
-            .iter()
-            .find(|(no, _)| item.line <= *no && *no <= item.end_line)
-        {
-            item.recipient = Some(index);
+            for &i in on_line {
+                evidence.items[i].recipient = Some(index);
+            }
         }
     }
 }
