@@ -417,8 +417,8 @@ fn matches_in(
                         .is_none_or(|t| scan.reply_matches(index, item, &r.text, t))
             })
             .map(|(_, item)| vec![EvidenceRef::of_item(item)]),
-        CompiledMatcher::Line(re) if scope.live => live_line(e, re),
-        CompiledMatcher::Line(re) => scan.first_line(e, re).map(|(i, wrapped)| {
+        CompiledMatcher::Line(re) if scope.live => live_line(e, re, scope),
+        CompiledMatcher::Line(re) => scoped_first_line(scan, e, re, scope).map(|(i, wrapped)| {
             let mut found = EvidenceRef::of_line(e, i + 1);
             if wrapped {
                 found.end_line = i + 2;
@@ -497,16 +497,48 @@ fn matches_in(
     }
 }
 
+/// Whether 1-based line `no` is out of `scope`: for one recipient, a log's
+/// delivery line about other recipients only.
+fn line_out_of_scope(e: &Evidence, scope: Scope, no: usize) -> bool {
+    scope.recipient.is_some_and(|want| e.about_others(no, want))
+}
+
+/// The first line in `scope` that `re` matches (0-based), and whether only
+/// with the next line joined: the shared first match, unless that line is
+/// out of the scope, when the lines after it are read one by one.
+fn scoped_first_line(
+    scan: &mut Scan,
+    e: &Evidence,
+    re: &LazyRegex,
+    scope: Scope,
+) -> Option<(usize, bool)> {
+    let (i, wrapped) = scan.first_line(e, re)?;
+    let out = |i: usize, wrapped: bool| {
+        line_out_of_scope(e, scope, i + 1) || (wrapped && line_out_of_scope(e, scope, i + 2))
+    };
+    if !out(i, wrapped) {
+        return Some((i, wrapped));
+    }
+    if let Some(k) = (0..e.lines.len()).find(|&k| !out(k, false) && re.is_match(&e.lines[k])) {
+        return Some((k, false));
+    }
+    e.wrapped_pairs()
+        .into_iter()
+        .find(|(k, text)| !out(*k, true) && re.is_match(text))
+        .map(|(k, _)| (k, true))
+}
+
 /// The first line outside any pasted report that `re` matches (failing
 /// that, a sentence wrapped over two such lines): `Line` inside `Live`.
-fn live_line(e: &Evidence, re: &LazyRegex) -> Option<Vec<EvidenceRef>> {
-    if let Some(i) = (0..e.lines.len()).find(|&i| !e.in_report(i + 1) && re.is_match(&e.lines[i])) {
+fn live_line(e: &Evidence, re: &LazyRegex, scope: Scope) -> Option<Vec<EvidenceRef>> {
+    let open = |no: usize| !e.in_report(no) && !line_out_of_scope(e, scope, no);
+    if let Some(i) = (0..e.lines.len()).find(|&i| open(i + 1) && re.is_match(&e.lines[i])) {
         return Some(vec![EvidenceRef::of_line(e, i + 1)]);
     }
     let (i, text) = e
         .wrapped_pairs()
         .into_iter()
-        .find(|(i, text)| !e.in_report(i + 1) && !e.in_report(i + 2) && re.is_match(text))?;
+        .find(|(i, text)| open(i + 1) && open(i + 2) && re.is_match(text))?;
     let mut found = EvidenceRef::of_line(e, i + 1);
     found.end_line = i + 2;
     found.quote = text.trim().to_string();
@@ -679,6 +711,25 @@ mod tests {
         let e = Evidence::from_text("The server said no.\nallow relaying.\n");
         let m = CompiledMatcher::Line(crate::kb::LazyRegex::new("no\\. allow"));
         assert!(matches(&m, &e, None).is_none());
+    }
+
+    #[test]
+    fn a_log_line_about_another_recipient_is_out_of_a_recipients_scope() {
+        let e = Evidence::from_text(concat!(
+            "Mar 11 08:14:56 gw postfix/smtp[1]: 6F2B: to=<a@example.net>, relay=mx.example.net[192.0.2.4]:25, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4ZcL)\n",
+            "Mar 11 08:14:57 gw postfix/smtp[2]: 6F2B: to=<b@example.org>, relay=mx.example.org[192.0.2.7]:25, dsn=4.2.0, status=deferred (host mx.example.org[192.0.2.7] said: 450 4.2.0 Greylisted, try again later (in reply to RCPT TO command))\n",
+            "Mar 11 08:20:00 gw postfix/qmgr[3]: 6F2B: status=sent is what we want to see\n",
+        ));
+        let sent = CompiledMatcher::Line(crate::kb::LazyRegex::new("status=sent"));
+        // the whole ticket and the sent recipient read the first line
+        assert_eq!(matches(&sent, &e, None).expect("whole")[0].line, 1);
+        assert_eq!(matches(&sent, &e, Some(0)).expect("a")[0].line, 1);
+        // the deferred recipient reads past it to a line about no one
+        assert_eq!(matches(&sent, &e, Some(1)).expect("b")[0].line, 3);
+        let queued = CompiledMatcher::Line(crate::kb::LazyRegex::new("queued as"));
+        assert!(matches(&queued, &e, Some(1)).is_none());
+        assert!(matches(&live(queued), &e, Some(1)).is_none());
+        assert!(matches(&reply_text("Greylisted"), &e, Some(0)).is_none());
     }
 
     /// A `Reply` matcher on the reply text alone.

@@ -18,6 +18,7 @@ mod attempts;
 mod bounce;
 mod dsn;
 pub mod mime;
+mod mtalog;
 mod netinfo;
 pub mod redact;
 mod reply;
@@ -247,6 +248,12 @@ pub struct Evidence {
     /// (see `scope`): everything else is the customer's live session or notes.
     #[serde(skip)]
     pub reports: Vec<(usize, usize)>,
+    /// (1-based line, recipient index), in line order, for each line a
+    /// sending MTA's log writes about one recipient's delivery (see
+    /// `mtalog`): what such a line says is about that recipient, not about
+    /// the others.
+    #[serde(skip)]
+    pub line_recipients: Vec<(usize, usize)>,
 }
 
 impl Evidence {
@@ -314,6 +321,7 @@ impl Evidence {
         netinfo::extract(&mut evidence);
         dsn::extract(&mut evidence);
         bounce::extract(&mut evidence);
+        mtalog::extract(&mut evidence);
         evidence
             .items
             .sort_by_key(|item| (item.line, item.end_line));
@@ -335,6 +343,18 @@ impl Evidence {
         self.reports
             .iter()
             .any(|&(first, last)| first <= no && no <= last)
+    }
+
+    /// Whether 1-based line `no` is about recipients other than `recipient`
+    /// only (a log's delivery line for another address).
+    pub fn about_others(&self, no: usize, recipient: usize) -> bool {
+        // kept in line order: a long log's lines are found by bisection
+        let start = self.line_recipients.partition_point(|&(line, _)| line < no);
+        let mut owners = self.line_recipients[start..]
+            .iter()
+            .take_while(|&&(line, _)| line == no)
+            .peekable();
+        owners.peek().is_some() && owners.all(|&(_, r)| r != recipient)
     }
 
     /// The redacted transcript, lines joined by `\n`.
