@@ -15,6 +15,7 @@
 //! `regex::Regex` on every knowledge-base pattern).
 
 use regex_automata::meta::{self, Cache};
+use regex_automata::util::iter::Searcher;
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
 use regex_syntax::hir::{
@@ -47,21 +48,20 @@ impl SharedRegex {
         dfa_size_limit: usize,
     ) -> Option<SharedRegex> {
         let utf8 = matches!(flavour, Flavour::Unicode);
-        let config = meta::Config::new()
-            .nfa_size_limit(Some(size_limit))
-            .hybrid_cache_capacity(dfa_size_limit)
-            .match_kind(MatchKind::LeftmostFirst)
-            .utf8_empty(utf8);
         let syntax = syntax::Config::default().unicode(utf8).utf8(utf8);
-        let re = meta::Builder::new()
-            .configure(config)
+        meta::Builder::new()
+            .configure(config(size_limit, dfa_size_limit, utf8))
             .syntax(syntax)
             .build(pattern)
-            .ok()?;
-        Some(SharedRegex {
+            .ok()
+            .map(SharedRegex::of)
+    }
+
+    fn of(re: meta::Regex) -> SharedRegex {
+        SharedRegex {
             re,
             cache: Mutex::new(None),
-        })
+        }
     }
 
     /// `pattern` as `regex::Regex::new` compiles it (with the regex crate's
@@ -95,38 +95,54 @@ impl SharedRegex {
             .build()
             .parse(pattern)
             .ok()?;
-        let config = meta::Config::new()
-            .nfa_size_limit(Some(size_limit))
-            .hybrid_cache_capacity(dfa_size_limit)
-            .match_kind(MatchKind::LeftmostFirst)
-            .utf8_empty(false);
-        let re = meta::Builder::new()
-            .configure(config)
+        meta::Builder::new()
+            .configure(config(size_limit, dfa_size_limit, false))
             .build_from_hir(&ascii_only(hir))
-            .ok()?;
-        Some(SharedRegex {
-            re,
-            cache: Mutex::new(None),
-        })
+            .ok()
+            .map(SharedRegex::of)
     }
 
     /// Whether the regex matches anywhere in `haystack` (which must be
     /// UTF-8 for the [`Flavour::Unicode`] flavour).
     pub fn is_match(&self, haystack: &[u8]) -> bool {
         let input = Input::new(haystack).earliest(true);
-        match self.cache.try_lock() {
-            Ok(mut slot) => {
-                let cache = slot.get_or_insert_with(|| Box::new(self.re.create_cache()));
-                self.re.search_half_with(cache, &input).is_some()
+        self.with_cache(|cache| self.re.search_half_with(cache, &input).is_some())
+    }
+
+    /// Whether one of the matches in `haystack`, found left to right as
+    /// `regex::Regex::find_iter` finds them, starts where `keep` accepts.
+    pub fn any_match_start(&self, haystack: &str, mut keep: impl FnMut(usize) -> bool) -> bool {
+        self.with_cache(|cache| {
+            let mut matches = Searcher::new(Input::new(haystack));
+            while let Some(m) = matches.advance(|input| Ok(self.re.search_with(cache, input))) {
+                if keep(m.start()) {
+                    return true;
+                }
             }
+            false
+        })
+    }
+
+    /// Runs `search` with the regex's own cache when it is free.
+    fn with_cache<T>(&self, search: impl FnOnce(&mut Cache) -> T) -> T {
+        match self.cache.try_lock() {
+            Ok(mut slot) => search(slot.get_or_insert_with(|| Box::new(self.re.create_cache()))),
             // Another thread is searching with this regex, or one panicked
             // while it did: a cache of its own for this one search.
             Err(TryLockError::WouldBlock | TryLockError::Poisoned(_)) => {
-                let mut cache = self.re.create_cache();
-                self.re.search_half_with(&mut cache, &input).is_some()
+                search(&mut self.re.create_cache())
             }
         }
     }
+}
+
+/// The settings `regex::RegexBuilder` gives its engine, with these limits.
+fn config(size_limit: usize, dfa_size_limit: usize, utf8: bool) -> meta::Config {
+    meta::Config::new()
+        .nfa_size_limit(Some(size_limit))
+        .hybrid_cache_capacity(dfa_size_limit)
+        .match_kind(MatchKind::LeftmostFirst)
+        .utf8_empty(utf8)
 }
 
 /// What `hir` matches of ASCII text (see [`SharedRegex::for_ascii_text`]).
@@ -185,6 +201,23 @@ mod tests {
         assert!(!re.is_match(b"xfoobar"));
         drop(held);
         assert!(!re.is_match(b"xfoobar"));
+    }
+
+    #[test]
+    fn match_starts_are_those_find_iter_gives() {
+        let pattern = r"(?i)not delivered|undeliverable|";
+        let re = SharedRegex::unicode(pattern);
+        let reference = regex::Regex::new(pattern).unwrap();
+        for text in ["", "Undeliverable: not delivered", "é undeliverable"] {
+            let want: Vec<usize> = reference.find_iter(text).map(|m| m.start()).collect();
+            let mut got = Vec::new();
+            assert!(!re.any_match_start(text, |start| {
+                got.push(start);
+                false
+            }));
+            assert_eq!(got, want, "{text:?}");
+        }
+        assert!(re.any_match_start("x not delivered", |start| start == 2));
     }
 
     #[test]

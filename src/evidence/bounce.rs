@@ -24,47 +24,44 @@ const MAX_PARAGRAPH: usize = 12;
 
 /// A pasted notification (not an email): it says a message was not
 /// delivered, in the words mail systems and clients use.
-const NOTICE_PATTERN: &str = r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:.*\breturned mail\b";
-static NOTICE: LazyLock<crate::shared_regex::SharedRegex> =
-    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(NOTICE_PATTERN));
+static NOTICE: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+    crate::shared_regex::SharedRegex::unicode(
+        r"(?i)delivery has failed|could ?n[o']t be delivered|(?:was|were|is) ?n[o']t delivered|undeliverable|delivery to the following recipients? (?:failed|has been delayed)|failed permanently|permanent (?:error|failure)|returned to sender|message not delivered|did ?n[o']t reach|wasn't able to deliver|unable to deliver|delivery (?:status notification|failure)|following (?:addresses|recipients) had|^subject:.*\breturned mail\b",
+    )
+});
 
 /// The same notice in the languages mail systems localize it into: the
 /// heading over an Exchange or Microsoft 365 report's list of failed
 /// recipients ("... to these recipients or groups:"), and the sentence that
 /// a message could not be delivered, as Exchange, Gmail and ISPs' mail
 /// systems write it in their users' language.
-const LOCALIZED_NOTICE_PATTERN: &str = concat!(
-    r"(?i)",
-    // Exchange's heading over the recipient list, in its languages
-    r"(?:empfänger oder gruppen|destinataires ou groupes|destinatari o gruppi|destinatarios o grupos|destinatários ou grupos|geadresseerden of groepen|ontvangers of groepen|adresatów lub grup|mottagare eller grupper|modtagere eller grupper|mottakere eller grupper|受信者またはグループ|收件人或组|收件者或群組)\s*[:：]?\s*$",
-    // German
-    r"|(?:konnte|kann) nicht (?:an \S+ )?zugestellt werden|wurde nicht (?:an (?:\S+ ){1,3})?zugestellt|\bunzustellbar|zustellung (?:ist )?fehlgeschlagen|fehler bei der zustellung|nachricht nicht zugestellt",
-    // French
-    r"|n'a pas (?:pu )?(?:être |été )(?:remis|distribué)|\bnon remis\b|message non distribué|échec de (?:la )?(?:remise|distribution)",
-    // Spanish
-    r"|no se (?:ha )?(?:pudo |podido )?entregar|no se (?:ha )?entregado|no se entregó|mensaje no entregado",
-    // Italian
-    r"|non (?:è stato|è stata) recapitat|\bnon recapitabile|impossibile recapitare|recapito non (?:è )?riuscito|il recapito non è riuscito|non (?:è stato|è stata) consegnat",
-    // Portuguese
-    r"|não (?:foi|pôde ser|pode ser) entregue|falha na entrega|a entrega falhou|mensagem não entregue",
-    // Dutch
-    r"|(?:kan|kon) niet worden bezorgd|\bonbestelbaar|bezorging (?:is )?mislukt",
-    // Polish
-    r"|nie (?:można|mogła|może) zostać dostarczon|nie (?:została|zostało) dostarczon|\bniedostarczon|dostarczenie\b.{0,40}nie powiodło się",
-    // Swedish, Danish, Norwegian
-    r"|kunde inte levereras|kan inte levereras|leveransen misslyckades|kunne ikke (?:leveres|afleveres)",
-    // Japanese, Chinese
-    r"|配信(?:できませんでした|に失敗しました|不能)|无法(?:传递|投递|送达)|(?:传递|投递)失败|退信|無法傳遞",
-    // Russian
-    r"|не (?:было |может быть |могло быть )?доставлено|не удалось доставить",
-);
-static LOCALIZED_NOTICE: LazyLock<crate::shared_regex::SharedRegex> =
-    LazyLock::new(|| crate::shared_regex::SharedRegex::unicode(LOCALIZED_NOTICE_PATTERN));
-
-/// The two notice patterns again, for finding where a notice's words start
-/// on the few lines that hold them (the shared forms above only test).
-static NOTICE_FINDERS: LazyLock<[Regex; 2]> =
-    LazyLock::new(|| [NOTICE_PATTERN, LOCALIZED_NOTICE_PATTERN].map(|p| Regex::new(p).unwrap()));
+static LOCALIZED_NOTICE: LazyLock<crate::shared_regex::SharedRegex> = LazyLock::new(|| {
+    crate::shared_regex::SharedRegex::unicode(concat!(
+        r"(?i)",
+        // Exchange's heading over the recipient list, in its languages
+        r"(?:empfänger oder gruppen|destinataires ou groupes|destinatari o gruppi|destinatarios o grupos|destinatários ou grupos|geadresseerden of groepen|ontvangers of groepen|adresatów lub grup|mottagare eller grupper|modtagere eller grupper|mottakere eller grupper|受信者またはグループ|收件人或组|收件者或群組)\s*[:：]?\s*$",
+        // German
+        r"|(?:konnte|kann) nicht (?:an \S+ )?zugestellt werden|wurde nicht (?:an (?:\S+ ){1,3})?zugestellt|\bunzustellbar|zustellung (?:ist )?fehlgeschlagen|fehler bei der zustellung|nachricht nicht zugestellt",
+        // French
+        r"|n'a pas (?:pu )?(?:être |été )(?:remis|distribué)|\bnon remis\b|message non distribué|échec de (?:la )?(?:remise|distribution)",
+        // Spanish
+        r"|no se (?:ha )?(?:pudo |podido )?entregar|no se (?:ha )?entregado|no se entregó|mensaje no entregado",
+        // Italian
+        r"|non (?:è stato|è stata) recapitat|\bnon recapitabile|impossibile recapitare|recapito non (?:è )?riuscito|il recapito non è riuscito|non (?:è stato|è stata) consegnat",
+        // Portuguese
+        r"|não (?:foi|pôde ser|pode ser) entregue|falha na entrega|a entrega falhou|mensagem não entregue",
+        // Dutch
+        r"|(?:kan|kon) niet worden bezorgd|\bonbestelbaar|bezorging (?:is )?mislukt",
+        // Polish
+        r"|nie (?:można|mogła|może) zostać dostarczon|nie (?:została|zostało) dostarczon|\bniedostarczon|dostarczenie\b.{0,40}nie powiodło się",
+        // Swedish, Danish, Norwegian
+        r"|kunde inte levereras|kan inte levereras|leveransen misslyckades|kunne ikke (?:leveres|afleveres)",
+        // Japanese, Chinese
+        r"|配信(?:できませんでした|に失敗しました|不能)|无法(?:传递|投递|送达)|(?:传递|投递)失败|退信|無法傳遞",
+        // Russian
+        r"|не (?:было |может быть |могло быть )?доставлено|не удалось доставить",
+    ))
+});
 
 /// A word that denies what follows, ending the text before a notice's words:
 /// "no undeliverable message", "keine Unzustellbarkeitsnachricht", "sin
@@ -76,13 +73,9 @@ static DENIED: LazyLock<Regex> = LazyLock::new(|| {
 /// A line of a non-delivery notice, in English or a localized wording,
 /// unless the line denies it.
 fn is_notice(line: &str) -> bool {
-    if !(NOTICE.is_match_str(line) || LOCALIZED_NOTICE.is_match_str(line)) {
-        return false;
-    }
-    NOTICE_FINDERS.iter().any(|re| {
-        re.find_iter(line)
-            .any(|m| !DENIED.is_match(&line[..m.start()]))
-    })
+    [&*NOTICE, &*LOCALIZED_NOTICE]
+        .iter()
+        .any(|re| re.any_match_start(line, |start| !DENIED.is_match(&line[..start])))
 }
 
 pub fn extract(evidence: &mut Evidence) {
