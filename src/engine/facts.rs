@@ -417,15 +417,23 @@ fn matches_in(
                         .is_none_or(|t| scan.reply_matches(index, item, &r.text, t))
             })
             .map(|(_, item)| vec![EvidenceRef::of_item(item)]),
-        CompiledMatcher::Line(re) if scope.live => live_line(e, re, scope),
-        CompiledMatcher::Line(re) => scoped_first_line(scan, e, re, scope).map(|(i, wrapped)| {
-            let mut found = EvidenceRef::of_line(e, i + 1);
-            if wrapped {
-                found.end_line = i + 2;
-                found.quote = format!("{} {}", found.quote, e.line(i + 2).trim());
-            }
-            vec![found]
-        }),
+        CompiledMatcher::Line(re) => {
+            let found = if scope.live {
+                first_open_line(e, re, |no| {
+                    !e.in_report(no) && !line_out_of_scope(e, scope, no)
+                })
+            } else {
+                scoped_first_line(scan, e, re, scope)
+            };
+            found.map(|(i, wrapped)| {
+                let mut found = EvidenceRef::of_line(e, i + 1);
+                if wrapped {
+                    found.end_line = i + 2;
+                    found.quote = format!("{} {}", found.quote, e.line(i + 2).trim());
+                }
+                vec![found]
+            })
+        }
         CompiledMatcher::Field { name, value } => first(&|item| {
             let ItemKind::Field { name: n, value: v } = &item.kind else {
                 return false;
@@ -512,37 +520,29 @@ fn scoped_first_line(
     re: &LazyRegex,
     scope: Scope,
 ) -> Option<(usize, bool)> {
+    let open = |no: usize| !line_out_of_scope(e, scope, no);
     let (i, wrapped) = scan.first_line(e, re)?;
-    let out = |i: usize, wrapped: bool| {
-        line_out_of_scope(e, scope, i + 1) || (wrapped && line_out_of_scope(e, scope, i + 2))
-    };
-    if !out(i, wrapped) {
+    if open(i + 1) && (!wrapped || open(i + 2)) {
         return Some((i, wrapped));
     }
-    if let Some(k) = (0..e.lines.len()).find(|&k| !out(k, false) && re.is_match(&e.lines[k])) {
+    first_open_line(e, re, open)
+}
+
+/// The first line (0-based) whose 1-based number `open` accepts and that
+/// `re` matches, failing that the first sentence wrapped over two such
+/// lines (and then true).
+fn first_open_line(
+    e: &Evidence,
+    re: &LazyRegex,
+    open: impl Fn(usize) -> bool,
+) -> Option<(usize, bool)> {
+    if let Some(k) = (0..e.lines.len()).find(|&k| open(k + 1) && re.is_match(&e.lines[k])) {
         return Some((k, false));
     }
     e.wrapped_pairs()
         .into_iter()
-        .find(|(k, text)| !out(*k, true) && re.is_match(text))
+        .find(|(k, text)| open(k + 1) && open(k + 2) && re.is_match(text))
         .map(|(k, _)| (k, true))
-}
-
-/// The first line outside any pasted report that `re` matches (failing
-/// that, a sentence wrapped over two such lines): `Line` inside `Live`.
-fn live_line(e: &Evidence, re: &LazyRegex, scope: Scope) -> Option<Vec<EvidenceRef>> {
-    let open = |no: usize| !e.in_report(no) && !line_out_of_scope(e, scope, no);
-    if let Some(i) = (0..e.lines.len()).find(|&i| open(i + 1) && re.is_match(&e.lines[i])) {
-        return Some(vec![EvidenceRef::of_line(e, i + 1)]);
-    }
-    let (i, text) = e
-        .wrapped_pairs()
-        .into_iter()
-        .find(|(i, text)| open(i + 1) && open(i + 2) && re.is_match(text))?;
-    let mut found = EvidenceRef::of_line(e, i + 1);
-    found.end_line = i + 2;
-    found.quote = text.trim().to_string();
-    Some(vec![found])
 }
 
 fn compare_attempts(
@@ -621,53 +621,26 @@ mod tests {
 
     /// A live relay refusal above an old bounce whose sendmail transcript
     /// reads as a dialogue.
-    const LIVE_AND_REPORT: &str = concat!(
-        "$ telnet mail.example.net 25\n",
-        "Trying 192.0.2.25...\n",
-        "220 mail.example.net ESMTP\n",
-        "MAIL FROM:<a@example.com>\n",
-        "250 2.1.0 Ok\n",
-        "RCPT TO:<b@example.org>\n",
-        "554 5.7.1 <b@example.org>: Relay access denied\n",
-        "\n",
-        "   ----- Transcript of session follows -----\n",
-        "... while talking to mx.example.org.:\n",
-        ">>> RCPT To:<c@example.org>\n",
-        "<<< 550 5.1.1 <c@example.org>... User unknown\n",
-        "550 5.1.1 <c@example.org>... User unknown\n",
-        "\n",
-        "Final-Recipient: RFC822; c@example.org\n",
-        "Action: failed\n",
-        "Status: 5.1.1\n",
-        "Diagnostic-Code: SMTP; 550 5.1.1 <c@example.org>... User unknown\n",
-    );
+    const LIVE_AND_REPORT: &str =
+        include_str!("../../tests/data/scope/live-session-above-old-bounce.txt");
 
     fn live(m: CompiledMatcher) -> CompiledMatcher {
         CompiledMatcher::Live(Box::new(m))
-    }
-
-    fn reply_text(re: &str) -> CompiledMatcher {
-        CompiledMatcher::Reply {
-            code: None,
-            status: None,
-            phase: None,
-            text: Some(crate::kb::LazyRegex::new(re)),
-        }
     }
 
     #[test]
     fn live_reads_the_customers_session_and_not_a_reports_transcript() {
         let e = Evidence::from_text(LIVE_AND_REPORT);
         // replies
-        assert!(matches(&reply_text("User unknown"), &e, None).is_some());
-        assert!(matches(&live(reply_text("User unknown")), &e, None).is_none());
-        let refs = matches(&live(reply_text("Relay access denied")), &e, None).expect("live");
-        assert_eq!(refs[0].line, 7);
+        assert!(matches(&text_matcher("User unknown"), &e, None).is_some());
+        assert!(matches(&live(text_matcher("User unknown")), &e, None).is_none());
+        let refs = matches(&live(text_matcher("Relay access denied")), &e, None).expect("live");
+        assert_eq!(refs[0].line, 8);
         // attempts: the transcript's refused RCPT is the report's, the
         // live session's refused RCPT the customer's
         let rejected = CompiledMatcher::Outcome(vec![Outcome::Rejected]);
         let refs = matches(&live(rejected), &e, None).expect("the live session was refused");
-        assert_eq!(refs[0].line, 7);
+        assert_eq!(refs[0].line, 8);
         // lines
         let line = CompiledMatcher::Line(crate::kb::LazyRegex::new("while talking to"));
         assert!(matches(&line, &e, None).is_some());
@@ -690,8 +663,8 @@ mod tests {
             .expect("the DSN names c");
         assert!(has_own_reply(&e, Some(c)));
         // the live session's refusal is about the ticket, and so about c
-        assert!(matches(&reply_text("Relay access denied"), &e, Some(c)).is_some());
-        assert!(matches(&reply_text("User unknown"), &e, Some(c)).is_some());
+        assert!(matches(&text_matcher("Relay access denied"), &e, Some(c)).is_some());
+        assert!(matches(&text_matcher("User unknown"), &e, Some(c)).is_some());
     }
 
     #[test]
@@ -729,7 +702,7 @@ mod tests {
         let queued = CompiledMatcher::Line(crate::kb::LazyRegex::new("queued as"));
         assert!(matches(&queued, &e, Some(1)).is_none());
         assert!(matches(&live(queued), &e, Some(1)).is_none());
-        assert!(matches(&reply_text("Greylisted"), &e, Some(0)).is_none());
+        assert!(matches(&text_matcher("Greylisted"), &e, Some(0)).is_none());
     }
 
     /// A `Reply` matcher on the reply text alone.

@@ -65,12 +65,10 @@ pub fn mark(evidence: &mut Evidence) {
     } else {
         email_regions(evidence)
     };
-    for item in &mut evidence.items {
-        item.in_report = regions
-            .iter()
-            .any(|&(first, last)| first <= item.line && item.line <= last);
-    }
     evidence.reports = regions;
+    for i in 0..evidence.items.len() {
+        evidence.items[i].in_report = evidence.in_report(evidence.items[i].line);
+    }
 }
 
 /// A decoded email: everything but the words pasted around it.
@@ -145,24 +143,11 @@ mod tests {
 
     #[test]
     fn a_sendmail_transcript_is_a_report_and_a_session_above_it_is_live() {
-        let e = Evidence::from_text(concat!(
-            "$ telnet mail.example.net 25\n",
-            "Trying 192.0.2.25...\n",
-            "Connected to mail.example.net.\n",
-            "220 mail.example.net ESMTP\n",
-            "MAIL FROM:<a@example.com>\n",
-            "250 2.1.0 Ok\n",
-            "RCPT TO:<b@example.org>\n",
-            "554 5.7.1 <b@example.org>: Relay access denied\n",
-            "\n",
-            "old bounce:\n",
-            "   ----- Transcript of session follows -----\n",
-            "... while talking to mx.example.org.:\n",
-            ">>> RCPT To:<c@example.org>\n",
-            "<<< 550 5.1.1 <c@example.org>... User unknown\n",
+        let e = Evidence::from_text(include_str!(
+            "../../tests/data/scope/live-session-above-old-bounce.txt"
         ));
         assert_eq!(live_replies(&e), vec![220, 250, 554]);
-        assert_eq!(e.reports, vec![(11, 14)]);
+        assert_eq!(e.reports, vec![(11, 20)]);
         let rcpt = e
             .items
             .iter()
