@@ -565,8 +565,10 @@ fn compile_text(
 ) -> Option<LazyRegex> {
     match when {
         Patterns::OnFirstUse => Some(LazyRegex::new(pattern)),
+        // compiled to check it: what runs are the forms `LazyRegex` builds
+        // on first use, so the checked regex is not kept
         Patterns::Now => compile_regex(pattern)
-            .map(|re| LazyRegex::compiled(pattern, re))
+            .map(|_| LazyRegex::new(pattern))
             .map_err(|e| errors.push(e))
             .ok(),
     }

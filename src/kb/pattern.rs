@@ -33,8 +33,8 @@ pub struct LazyRegex {
 #[derive(Debug)]
 struct Inner {
     pattern: String,
-    /// The regex the loader compiles and checks (compiled here only when
-    /// asked for).
+    /// The regex the loader compiles to check the pattern, compiled again
+    /// here only when asked for (the reference in tests).
     checked: OnceLock<Option<Regex>>,
     unicode: OnceLock<Option<SharedRegex>>,
     ascii: OnceLock<Option<SharedRegex>>,
@@ -42,7 +42,7 @@ struct Inner {
 
 impl LazyRegex {
     /// A pattern not compiled yet. Whether it compiles is the loader's
-    /// question ([`LazyRegex::compiled`]); one that does not matches nothing.
+    /// question ([`LazyRegex::unicode`]); one that does not matches nothing.
     pub fn new(pattern: &str) -> LazyRegex {
         LazyRegex {
             inner: Arc::new(Inner {
@@ -53,13 +53,6 @@ impl LazyRegex {
             }),
             slot: None,
         }
-    }
-
-    /// A pattern the loader has already compiled (and so checked).
-    pub(super) fn compiled(pattern: &str, re: Regex) -> LazyRegex {
-        let lazy = LazyRegex::new(pattern);
-        let _ = lazy.inner.checked.set(Some(re));
-        lazy
     }
 
     /// This pattern's place in its [`PatternGroup`], when it is in one.
