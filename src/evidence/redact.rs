@@ -761,6 +761,15 @@ fn record(secrets: &mut Vec<SecretAt>, line: usize, kind: SecretKind, value: &st
 mod tests {
     use super::*;
 
+    /// The redacted text, after checking that none of `secrets` survived.
+    fn redacted_without(text: &str, secrets: &[&str]) -> String {
+        let out = redact(text).lines.join("\n");
+        for secret in secrets {
+            assert!(!out.contains(secret), "{secret} survived:\n{out}");
+        }
+        out
+    }
+
     /// The prefilter and the literal checks skip only work that could not
     /// change the result: every line of the shipped inputs, the redaction
     /// cases and lines made of credential-shaped words redact exactly as
@@ -908,29 +917,24 @@ mod tests {
 
     #[test]
     fn config_lines_with_passwords_are_redacted() {
-        let r = redact("{\"user\": \"a\", \"password\": \"hunter5\"}\nSMTP_PASSWORD=hunter6\nsmtp_pass: hunter7");
-        let out = r.lines.join("\n");
-        for secret in ["hunter5", "hunter6", "hunter7"] {
-            assert!(!out.contains(secret), "{secret} survived:\n{out}");
-        }
+        redacted_without("{\"user\": \"a\", \"password\": \"hunter5\"}\nSMTP_PASSWORD=hunter6\nsmtp_pass: hunter7", &["hunter5", "hunter6", "hunter7"]);
     }
 
     #[test]
     fn relay_password_tables_and_camel_case_settings_are_redacted() {
-        let r = redact(concat!(
-            "smtp_sasl_password_maps = static:alice@example.com:hunter8\n",
-            "[smtp.example.net]:587 alice@example.com:hunter9\n",
-            "smtp.example.net alice:hunter10\n",
-            "*.example.net:alice@example.com:hunter11\n",
-            "AuthPass=hunter12\n",
-            "{\"SmtpPassword\": \"hunter13\"}",
-        ));
-        let out = r.lines.join("\n");
-        for secret in [
-            "hunter8", "hunter9", "hunter10", "hunter11", "hunter12", "hunter13",
-        ] {
-            assert!(!out.contains(secret), "{secret} survived:\n{out}");
-        }
+        let out = redacted_without(
+            concat!(
+                "smtp_sasl_password_maps = static:alice@example.com:hunter8\n",
+                "[smtp.example.net]:587 alice@example.com:hunter9\n",
+                "smtp.example.net alice:hunter10\n",
+                "*.example.net:alice@example.com:hunter11\n",
+                "AuthPass=hunter12\n",
+                "{\"SmtpPassword\": \"hunter13\"}",
+            ),
+            &[
+                "hunter8", "hunter9", "hunter10", "hunter11", "hunter12", "hunter13",
+            ],
+        );
         assert!(
             out.starts_with("smtp_sasl_password_maps = static:<redacted:"),
             "{out}"
@@ -940,21 +944,20 @@ mod tests {
 
     #[test]
     fn sending_service_api_keys_and_token_headers_are_redacted() {
-        let r = redact(concat!(
-            "apikey SG.Zx9yW8vU7tS6rQ5pO4nM3l.jI1hG0fE9dC8bB7aA6zZ5yY4xX3wW2vV1uU0\n",
-            "MAILGUN_KEY=key-0123456789abcdef0123456789abcdef\n",
-            "X-Postmark-Server-Token: 7b1c2d3e-4f5a-6b7c\n",
-            "\"apiKey\": \"abc123secret\"",
-        ));
-        let out = r.lines.join("\n");
-        for secret in [
-            "jI1hG0fE9dC8bB7aA6zZ5yY4xX3wW2vV1uU0",
-            "0123456789abcdef0123456789abcdef",
-            "7b1c2d3e-4f5a-6b7c",
-            "abc123secret",
-        ] {
-            assert!(!out.contains(secret), "{secret} survived:\n{out}");
-        }
+        redacted_without(
+            concat!(
+                "apikey SG.Zx9yW8vU7tS6rQ5pO4nM3l.jI1hG0fE9dC8bB7aA6zZ5yY4xX3wW2vV1uU0\n",
+                "MAILGUN_KEY=key-0123456789abcdef0123456789abcdef\n",
+                "X-Postmark-Server-Token: 7b1c2d3e-4f5a-6b7c\n",
+                "\"apiKey\": \"abc123secret\"",
+            ),
+            &[
+                "jI1hG0fE9dC8bB7aA6zZ5yY4xX3wW2vV1uU0",
+                "0123456789abcdef0123456789abcdef",
+                "7b1c2d3e-4f5a-6b7c",
+                "abc123secret",
+            ],
+        );
     }
 
     #[test]
@@ -999,15 +1002,15 @@ reply: b'334 UGFzc3dvcmQ6\\r\\n'
 reply: retcode (334); Msg: b'UGFzc3dvcmQ6'
 send: 'czNjcjN0LXRocmVl\\r\\n'
 reply: b'235 2.7.0 Accepted\\r\\n'";
-        let out = redact(text).lines.join("\n");
-        for secret in [
-            "czNjcjN0LW9uZQ==",
-            "czNjcjN0LXR3bw==",
-            "czNjcjN0LXRocmVl",
-            "YWxpY2U=",
-        ] {
-            assert!(!out.contains(secret), "{secret} survived:\n{out}");
-        }
+        let out = redacted_without(
+            text,
+            &[
+                "czNjcjN0LW9uZQ==",
+                "czNjcjN0LXR3bw==",
+                "czNjcjN0LXRocmVl",
+                "YWxpY2U=",
+            ],
+        );
         assert!(
             out.contains("send: '<redacted: password, 16 bytes>\\r\\n'"),
             "{out}"
@@ -1029,22 +1032,14 @@ reply: b'235 2.7.0 Accepted\\r\\n'";
 
     #[test]
     fn swaks_and_curl_options_are_redacted_but_ports_are_not() {
-        let r = redact("swaks -s smtp.example.net -p 587 -au alice -ap hunter2\nswaks --auth-user bob --auth-password 'pa ss'\ncurl --user carol:s3cret smtp://x");
-        let out = r.lines.join("\n");
+        let out = redacted_without("swaks -s smtp.example.net -p 587 -au alice -ap hunter2\nswaks --auth-user bob --auth-password 'pa ss'\ncurl --user carol:s3cret smtp://x", &["hunter2", "pa ss", "s3cret", " alice", " bob"]);
         assert!(out.contains("-p 587"), "{out}");
-        for secret in ["hunter2", "pa ss", "s3cret", " alice", " bob"] {
-            assert!(!out.contains(secret), "{secret} survived:\n{out}");
-        }
     }
 
     #[test]
     fn swaks_short_options_with_two_dashes_are_redacted() {
         // swaks reads its short options with one dash or two
-        let r = redact("swaks --to b@example.org -s smtp.example.net --port 587 --au alice --ap 'hunter 2' -tls");
-        let out = r.lines.join("\n");
-        for secret in ["hunter 2", "alice"] {
-            assert!(!out.contains(secret), "{secret} survived:\n{out}");
-        }
+        let out = redacted_without("swaks --to b@example.org -s smtp.example.net --port 587 --au alice --ap 'hunter 2' -tls", &["hunter 2", "alice"]);
         assert!(out.contains("--port 587"), "{out}");
     }
 
@@ -1067,13 +1062,10 @@ reply: b'235 2.7.0 Accepted\\r\\n'";
 
     #[test]
     fn bare_user_pass_at_host_and_pop_imap_logins() {
-        let r = redact(
+        redacted_without(
             "proxy alice:hunter2@proxy.example.net:8080\nPASS hunter3\na1 LOGIN alice hunter4",
+            &["hunter2", "hunter3", "hunter4"],
         );
-        let out = r.lines.join("\n");
-        for secret in ["hunter2", "hunter3", "hunter4"] {
-            assert!(!out.contains(secret), "{secret} survived:\n{out}");
-        }
     }
 
     #[test]
